@@ -1,0 +1,132 @@
+//! Certificate helpers: PEM loading, extension checks and path validation at a given time.
+
+use std::time::SystemTime;
+
+use der::{Decode, Encode};
+use x509_cert::{
+    Certificate,
+    ext::pkix::{BasicConstraints, ExtendedKeyUsage, KeyUsage, KeyUsages},
+};
+
+use crate::{Error, Result, oid, signer::pem_blocks, verify_signature};
+
+/// Longest certification path gica follows (leaf and anchor included).
+pub const MAX_PATH_LEN: usize = 8;
+
+/// Reads every `CERTIFICATE` block of a PEM text, in order.
+///
+/// ```
+/// let pem = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/pki/chain.pem")).unwrap();
+/// assert_eq!(gica_pki::cert::load_pem_certs(&pem).unwrap().len(), 2);
+/// ```
+pub fn load_pem_certs(pem: &str) -> Result<Vec<Certificate>> {
+    let mut out = Vec::new();
+    for block in pem_blocks(pem) {
+        let (label, der) = block?;
+        if label == "CERTIFICATE" {
+            out.push(Certificate::from_der(&der)?);
+        }
+    }
+    Ok(out)
+}
+
+/// notBefore and notAfter of `cert`.
+pub fn validity(cert: &Certificate) -> (SystemTime, SystemTime) {
+    let v = cert.tbs_certificate().validity();
+    (v.not_before.to_system_time(), v.not_after.to_system_time())
+}
+
+/// Whether `at` lies within the certificate's validity (both ends inclusive, RFC 5280 4.1.2.5).
+pub fn valid_at(cert: &Certificate, at: SystemTime) -> bool {
+    let (nb, na) = validity(cert);
+    nb <= at && at <= na
+}
+
+/// Checks the RFC 3161 2.3 rule: an extendedKeyUsage extension, marked critical, holding
+/// id-kp-timeStamping and nothing else.
+pub fn check_time_stamping_eku(cert: &Certificate) -> Result<()> {
+    match cert.tbs_certificate().get_extension::<ExtendedKeyUsage>()? {
+        None => Err(Error::Certificate("no extendedKeyUsage extension; a TSA certificate needs a critical timeStamping EKU".into())),
+        Some((false, _)) => Err(Error::Certificate("extendedKeyUsage is not critical; RFC 3161 2.3 requires it to be".into())),
+        Some((true, eku)) if eku.0 == [oid::KP_TIME_STAMPING] => Ok(()),
+        Some((true, eku)) => Err(Error::Certificate(format!(
+            "extendedKeyUsage must be timeStamping only, found {:?}",
+            eku.0.iter().map(ToString::to_string).collect::<Vec<_>>()
+        ))),
+    }
+}
+
+/// Verifies that `issuer`'s key signed `cert`.
+pub fn verify_issued_by(cert: &Certificate, issuer: &Certificate) -> Result<()> {
+    let tbs = cert.tbs_certificate().to_der()?;
+    let sig = cert
+        .signature()
+        .as_bytes()
+        .ok_or(Error::BadSignature("certificate signature has unused bits"))?;
+    verify_signature(
+        issuer.tbs_certificate().subject_public_key_info(),
+        cert.signature_algorithm(),
+        None,
+        &tbs,
+        sig,
+    )
+}
+
+fn can_issue(cert: &Certificate) -> bool {
+    let tbs = cert.tbs_certificate();
+    let ca = matches!(tbs.get_extension::<BasicConstraints>(), Ok(Some((_, bc))) if bc.ca);
+    let ku_ok = match tbs.get_extension::<KeyUsage>() {
+        Ok(Some((_, ku))) => ku.0.contains(KeyUsages::KeyCertSign),
+        Ok(None) => true,
+        Err(_) => false,
+    };
+    ca && ku_ok
+}
+
+/// Finds and checks a path from `leaf` through `intermediates` to one of `anchors`, every
+/// certificate valid at `at` (for a time-stamp: its genTime, not now). Returns the path, leaf
+/// first, anchor last.
+pub fn verify_path(
+    leaf: &Certificate,
+    intermediates: &[Certificate],
+    anchors: &[Certificate],
+    at: SystemTime,
+) -> Result<Vec<Certificate>> {
+    let mut path = vec![leaf.clone()];
+    if extend(&mut path, intermediates, anchors, at)? {
+        Ok(path)
+    } else {
+        Err(Error::Path("no valid path to a trust anchor".into()))
+    }
+}
+
+fn extend(path: &mut Vec<Certificate>, intermediates: &[Certificate], anchors: &[Certificate], at: SystemTime) -> Result<bool> {
+    let Some(current) = path.last().cloned() else { return Ok(false) };
+    if !valid_at(&current, at) {
+        return Err(Error::Path(format!("{} is not valid at the time checked", current.tbs_certificate().subject())));
+    }
+    if anchors.contains(&current) {
+        return Ok(true);
+    }
+    let issuer_name = current.tbs_certificate().issuer();
+    for anchor in anchors.iter().filter(|a| a.tbs_certificate().subject() == issuer_name) {
+        if verify_issued_by(&current, anchor).is_ok() && valid_at(anchor, at) {
+            path.push(anchor.clone());
+            return Ok(true);
+        }
+    }
+    if path.len() >= MAX_PATH_LEN {
+        return Ok(false);
+    }
+    for cand in intermediates.iter().filter(|c| c.tbs_certificate().subject() == issuer_name) {
+        if path.contains(cand) || !can_issue(cand) || verify_issued_by(&current, cand).is_err() {
+            continue;
+        }
+        path.push(cand.clone());
+        if extend(path, intermediates, anchors, at).unwrap_or(false) {
+            return Ok(true);
+        }
+        path.pop();
+    }
+    Ok(false)
+}

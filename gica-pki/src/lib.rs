@@ -1,0 +1,23 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+#![warn(missing_docs, clippy::unwrap_used)]
+
+pub mod cert;
+mod digest;
+mod error;
+pub mod ess;
+pub mod oid;
+mod signer;
+mod time;
+pub mod tsp;
+
+pub use digest::DigestAlgorithm;
+pub use error::{Error, Result};
+pub use signer::{RsaPssParams, Signer, SignerOptions, SoftwareSigner, key_matches, verify_signature};
+pub use time::GenTime;
+
+// Re-exported so users name the same versions gica was built with.
+pub use cms;
+pub use der;
+pub use spki;
+pub use x509_cert;

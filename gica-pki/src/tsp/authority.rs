@@ -1,0 +1,386 @@
+//! The time-stamp authority: request DER in, response DER out (RFC 3161 2.4, RFC 5816).
+
+use std::{
+    sync::{Arc, Mutex},
+    time::{Duration, SystemTime},
+};
+
+use cms::{
+    cert::{CertificateChoices, IssuerAndSerialNumber},
+    content_info::{CmsVersion, ContentInfo},
+    signed_data::{CertificateSet, EncapsulatedContentInfo, SignedData, SignerIdentifier, SignerInfo, SignerInfos},
+};
+use der::{
+    Any, Decode, Encode,
+    asn1::{GeneralizedTime, Int, ObjectIdentifier, OctetString, SetOfVec, UtcTime},
+};
+use x509_cert::{
+    Certificate,
+    attr::{Attribute, Attributes},
+    ext::pkix::name::GeneralName,
+    time::Time,
+};
+
+use super::asn1::{
+    Accuracy, FailureInfo, MessageImprint, PkiStatusInfo, TimeStampReq, TimeStampResp, TstInfo,
+};
+use crate::{DigestAlgorithm, Error, GenTime, Result, Signer, cert, ess, oid, signer::key_matches};
+
+/// What a TSA accepts and how it writes tokens.
+#[derive(Clone, Debug)]
+pub struct AuthorityConfig {
+    /// The policy of tokens whose request names none.
+    pub default_policy: ObjectIdentifier,
+    /// Further policies a request may ask for (the default is always accepted).
+    pub accepted_policies: Vec<ObjectIdentifier>,
+    /// Hash algorithms accepted in a messageImprint. SHA-1 is refused even if listed.
+    pub accepted_digests: Vec<DigestAlgorithm>,
+    /// The accuracy stated in tokens, and the clock regression tolerated (see
+    /// [`Authority::respond`]).
+    pub accuracy: Option<Accuracy>,
+    /// Fraction-of-second digits in genTime (0..=9).
+    pub fraction_digits: u8,
+    /// Promise that genTime orders tokens: genTimes are then strictly increasing.
+    pub ordering: bool,
+    /// Put the TSA certificate's subject in TSTInfo `tsa`.
+    pub include_tsa_name: bool,
+    /// Certificates sent after the TSA certificate when a request sets certReq
+    /// (intermediates, then the root).
+    pub chain: Vec<Certificate>,
+}
+
+impl AuthorityConfig {
+    /// The defaults with `default_policy`: SHA-256/384/512, accuracy 1 s, millisecond genTime,
+    /// no ordering, TSA name included, no chain.
+    pub fn new(default_policy: ObjectIdentifier) -> Self {
+        Self {
+            default_policy,
+            accepted_policies: Vec::new(),
+            accepted_digests: vec![DigestAlgorithm::Sha256, DigestAlgorithm::Sha384, DigestAlgorithm::Sha512],
+            accuracy: Some(Accuracy { seconds: Some(1), millis: None, micros: None }),
+            fraction_digits: 3,
+            ordering: false,
+            include_tsa_name: true,
+            chain: Vec::new(),
+        }
+    }
+}
+
+/// Why a request was refused: the failure bit and a reason for `statusString`.
+#[derive(Clone, Debug, Eq, PartialEq, thiserror::Error)]
+#[error("{} ({reason})", .fail_info.name())]
+pub struct Rejection {
+    /// The PKIFailureInfo bit.
+    pub fail_info: FailureInfo,
+    /// Human-readable reason, sent as statusString.
+    pub reason: String,
+}
+
+impl Rejection {
+    fn new(fail_info: FailureInfo, reason: impl Into<String>) -> Self {
+        Self { fail_info, reason: reason.into() }
+    }
+}
+
+/// A request that passed every check, ready to be stamped.
+#[derive(Clone, Debug)]
+pub struct CheckedRequest {
+    /// The parsed request.
+    pub request: TimeStampReq,
+    /// Its imprint's hash algorithm.
+    pub digest: DigestAlgorithm,
+    /// The policy the token will carry.
+    pub policy: ObjectIdentifier,
+}
+
+/// The outcome of [`Authority::respond`]: the response DER and what to log.
+#[derive(Clone, Debug)]
+pub struct Issued {
+    /// DER of the TimeStampResp.
+    pub der: Vec<u8>,
+    /// `Ok` with the token's serial and genTime, or the rejection sent.
+    pub outcome: std::result::Result<(Int, GenTime), Rejection>,
+    /// The imprint's hash algorithm, when the request got that far.
+    pub digest: Option<DigestAlgorithm>,
+}
+
+/// A time-stamp authority: one TSA certificate and its signer.
+///
+/// ```
+/// # use gica_pki::tsp::*;
+/// # use gica_pki::*;
+/// # let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/pki/");
+/// # let cert = &cert::load_pem_certs(&std::fs::read_to_string(format!("{dir}tsa-p256.pem")).unwrap()).unwrap()[0];
+/// # let key = std::fs::read_to_string(format!("{dir}tsa-p256.key")).unwrap();
+/// let signer = SoftwareSigner::from_pem(&key, SignerOptions::default())?;
+/// let policy = "1.3.6.1.4.1.99999.1.1".parse().unwrap();
+/// let tsa = Authority::new(cert.clone(), std::sync::Arc::new(signer), AuthorityConfig::new(policy))?;
+/// let req = TimeStampReqBuilder::new(DigestAlgorithm::Sha256).data(b"hello").with_nonce().build()?;
+/// let issued = tsa.respond(&der::Encode::to_der(&req)?, std::time::SystemTime::now(), random_serial()?);
+/// assert!(issued.outcome.is_ok());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct Authority {
+    config: AuthorityConfig,
+    cert: Certificate,
+    signer: Arc<dyn Signer>,
+    sid: SignerIdentifier,
+    ess_attribute: Attribute,
+    certificates: CertificateSet,
+    tsa_name: Option<GeneralName>,
+    tolerance: u128,
+    not_before: SystemTime,
+    not_after: SystemTime,
+    last_gen_time: Mutex<u128>,
+}
+
+impl Authority {
+    /// Checks the certificate (critical timeStamping-only EKU, key matches `signer`) and the
+    /// configuration, and precomputes what every token shares.
+    pub fn new(cert: Certificate, signer: Arc<dyn Signer>, config: AuthorityConfig) -> Result<Self> {
+        cert::check_time_stamping_eku(&cert)?;
+        if !key_matches(signer.as_ref(), cert.tbs_certificate().subject_public_key_info()) {
+            return Err(Error::Certificate("the private key does not match the TSA certificate".into()));
+        }
+        if config.fraction_digits > 9 {
+            return Err(Error::Certificate("fraction_digits must be 0..=9".into()));
+        }
+        if config.accuracy.is_some_and(|a| !a.is_valid()) {
+            return Err(Error::Certificate("accuracy millis and micros must be 1..=999".into()));
+        }
+        let cert_der = cert.to_der()?;
+        let ess_attribute = ess::signing_certificate_v2_attribute(&cert, &cert_der)?;
+        let mut choices = vec![CertificateChoices::Certificate(cert.clone())];
+        choices.extend(config.chain.iter().cloned().map(CertificateChoices::Certificate));
+        let certificates = CertificateSet::try_from(choices)?;
+        let tbs = cert.tbs_certificate();
+        let sid = SignerIdentifier::IssuerAndSerialNumber(IssuerAndSerialNumber {
+            issuer: tbs.issuer().clone(),
+            serial_number: tbs.serial_number().clone(),
+        });
+        let tsa_name = config.include_tsa_name.then(|| GeneralName::DirectoryName(tbs.subject().clone()));
+        let tolerance = u128::from(config.accuracy.map_or(0, |a| a.to_micros())) * 1000;
+        let (not_before, not_after) = cert::validity(&cert);
+        Ok(Self {
+            config,
+            cert,
+            signer,
+            sid,
+            ess_attribute,
+            certificates,
+            tsa_name,
+            tolerance,
+            not_before,
+            not_after,
+            last_gen_time: Mutex::new(0),
+        })
+    }
+
+    /// The TSA certificate.
+    pub fn certificate(&self) -> &Certificate {
+        &self.cert
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &AuthorityConfig {
+        &self.config
+    }
+
+    /// Time left until the TSA certificate expires, or `None` if it has (or is not yet valid).
+    pub fn certificate_time_left(&self, now: SystemTime) -> Option<Duration> {
+        if now < self.not_before {
+            return None;
+        }
+        self.not_after.duration_since(now).ok()
+    }
+
+    /// Parses and checks a request (RFC 3161 2.4.1) without stamping it.
+    pub fn check(&self, request_der: &[u8]) -> std::result::Result<CheckedRequest, Rejection> {
+        use FailureInfo::*;
+        let request = TimeStampReq::from_der(request_der)
+            .map_err(|e| Rejection::new(BadDataFormat, format!("not a DER TimeStampReq: {e}")))?;
+        if request.version != 1 {
+            return Err(Rejection::new(BadRequest, format!("version {} is not v1", request.version)));
+        }
+        let alg = &request.message_imprint.hash_algorithm;
+        let digest = DigestAlgorithm::from_algorithm_identifier(alg)
+            .filter(|d| *d != DigestAlgorithm::Sha1 && self.config.accepted_digests.contains(d))
+            .ok_or_else(|| Rejection::new(BadAlg, format!("hash algorithm {} is not accepted", alg.oid)))?;
+        let got = request.message_imprint.hashed_message.as_bytes().len();
+        if got != digest.output_len() {
+            return Err(Rejection::new(
+                BadDataFormat,
+                format!("{digest} imprint must be {} octets, got {got}", digest.output_len()),
+            ));
+        }
+        let policy = match request.req_policy {
+            None => self.config.default_policy,
+            Some(p) if p == self.config.default_policy || self.config.accepted_policies.contains(&p) => p,
+            Some(p) => return Err(Rejection::new(UnacceptedPolicy, format!("policy {p} is not accepted"))),
+        };
+        if let Some(ext) = request.extensions.as_ref().and_then(|e| e.first()) {
+            return Err(Rejection::new(UnacceptedExtension, format!("extension {} is not supported", ext.extn_id)));
+        }
+        Ok(CheckedRequest { request, digest, policy })
+    }
+
+    /// Answers one request: a granted response with a token, or a rejection. Never fails: every
+    /// refusal is a TimeStampResp with PKIStatusInfo.
+    ///
+    /// `now` is one clock read; it becomes both genTime and signingTime. If `now` is earlier than
+    /// the last genTime this authority issued by more than the accuracy, the clock has stepped
+    /// back and the request is refused with timeNotAvailable. `serial` must be positive and at
+    /// most 160 bits ([`super::random_serial`] makes one).
+    pub fn respond(&self, request_der: &[u8], now: SystemTime, serial: Int) -> Issued {
+        let checked = match self.check(request_der) {
+            Ok(c) => c,
+            Err(r) => return Issued { der: rejection_der(&r), outcome: Err(r), digest: None },
+        };
+        let digest = Some(checked.digest);
+        match self.issue(&checked, now, serial) {
+            Ok((der, serial, gen_time)) => Issued { der, outcome: Ok((serial, gen_time)), digest },
+            Err(r) => Issued { der: rejection_der(&r), outcome: Err(r), digest },
+        }
+    }
+
+    /// Stamps a checked request.
+    pub fn issue(
+        &self,
+        checked: &CheckedRequest,
+        now: SystemTime,
+        serial: Int,
+    ) -> std::result::Result<(Vec<u8>, Int, GenTime), Rejection> {
+        let gen_time = self.gen_time(now)?;
+        let tst = TstInfo {
+            version: 1,
+            policy: checked.policy,
+            message_imprint: MessageImprint::clone(&checked.request.message_imprint),
+            serial_number: serial.clone(),
+            gen_time,
+            accuracy: self.config.accuracy,
+            ordering: self.config.ordering,
+            nonce: checked.request.nonce.clone(),
+            tsa: self.tsa_name.clone(),
+            extensions: None,
+        };
+        let der = self
+            .sign_token(&tst, gen_time, checked.request.cert_req)
+            .map_err(|e| Rejection::new(FailureInfo::SystemFailure, format!("signing failed: {e}")))?;
+        Ok((der, serial, gen_time))
+    }
+
+    fn gen_time(&self, now: SystemTime) -> std::result::Result<GenTime, Rejection> {
+        let unavailable = |why: &str| Rejection::new(FailureInfo::TimeNotAvailable, why);
+        if now < self.not_before || now > self.not_after {
+            return Err(unavailable("the TSA certificate is not valid at the current time"));
+        }
+        let digits = self.config.fraction_digits;
+        let t = GenTime::from_system_time(now, digits).map_err(|_| unavailable("clock out of range"))?;
+        let unit = 10u128.pow(9 - u32::from(digits));
+        let mut last = self.last_gen_time.lock().unwrap_or_else(|p| p.into_inner());
+        let mut nanos = t.unix_nanos();
+        if nanos + self.tolerance < *last {
+            return Err(unavailable("the clock reads earlier than a time already issued"));
+        }
+        if self.config.ordering && nanos <= *last {
+            nanos = *last + unit;
+        }
+        *last = (*last).max(nanos);
+        drop(last);
+        let secs = u64::try_from(nanos / 1_000_000_000).map_err(|_| unavailable("clock out of range"))?;
+        GenTime::from_unix(secs, (nanos % 1_000_000_000) as u32).map_err(|_| unavailable("clock out of range"))
+    }
+
+    fn sign_token(&self, tst: &TstInfo, gen_time: GenTime, cert_req: bool) -> Result<Vec<u8>> {
+        let econtent = tst.to_der()?;
+        let digest = self.signer.digest_algorithm();
+        let signing_time = signing_time(gen_time.unix_secs())?;
+        let attrs: Attributes = SetOfVec::try_from(vec![
+            attribute(oid::ATTR_CONTENT_TYPE, &oid::CT_TST_INFO)?,
+            attribute(oid::ATTR_SIGNING_TIME, &signing_time)?,
+            attribute(oid::ATTR_MESSAGE_DIGEST, &OctetString::new(digest.digest(&econtent))?)?,
+            self.ess_attribute.clone(),
+        ])?;
+        let signature = self.signer.sign(&attrs.to_der()?)?;
+        let signer_info = SignerInfo {
+            version: CmsVersion::V1,
+            sid: self.sid.clone(),
+            digest_alg: digest.algorithm_identifier(),
+            signed_attrs: Some(attrs),
+            signature_algorithm: self.signer.signature_algorithm().clone(),
+            signature: OctetString::new(signature)?,
+            unsigned_attrs: None,
+        };
+        let signed_data = SignedData {
+            version: CmsVersion::V3,
+            digest_algorithms: SetOfVec::try_from(vec![digest.algorithm_identifier()])?,
+            encap_content_info: EncapsulatedContentInfo {
+                econtent_type: oid::CT_TST_INFO,
+                econtent: Some(Any::encode_from(&OctetString::new(econtent)?)?),
+            },
+            certificates: cert_req.then(|| self.certificates.clone()),
+            crls: None,
+            signer_infos: SignerInfos::try_from(vec![signer_info])?,
+        };
+        let resp = TimeStampResp {
+            status: PkiStatusInfo::granted(),
+            time_stamp_token: Some(ContentInfo { content_type: oid::SIGNED_DATA, content: Any::encode_from(&signed_data)? }),
+        };
+        Ok(resp.to_der()?)
+    }
+}
+
+fn attribute<T: der::EncodeValue + der::Tagged>(oid: ObjectIdentifier, value: &T) -> Result<Attribute> {
+    Ok(Attribute { oid, values: SetOfVec::try_from(vec![Any::encode_from(value)?])? })
+}
+
+/// RFC 5652 11.3: UTCTime for 1950 through 2049, GeneralizedTime otherwise.
+fn signing_time(unix_secs: u64) -> Result<Time> {
+    let d = Duration::from_secs(unix_secs);
+    Ok(match UtcTime::from_unix_duration(d) {
+        Ok(t) => Time::UtcTime(t),
+        Err(_) => Time::GeneralTime(GeneralizedTime::from_unix_duration(d)?),
+    })
+}
+
+/// DER of a rejection response. Encoding a status cannot fail in practice; should it, the
+/// fixed systemFailure response is sent so the client still gets a protocol answer.
+pub fn rejection_der(r: &Rejection) -> Vec<u8> {
+    let resp = TimeStampResp { status: PkiStatusInfo::rejection(r.fail_info, r.reason.clone()), time_stamp_token: None };
+    resp.to_der().unwrap_or_else(|_| SYSTEM_FAILURE.to_vec())
+}
+
+/// `TimeStampResp { status { rejection, failInfo systemFailure } }`.
+const SYSTEM_FAILURE: [u8; 14] = [0x30, 0x0c, 0x30, 0x0a, 0x02, 0x01, 0x02, 0x03, 0x05, 0x06, 0x00, 0x00, 0x00, 0x40];
+
+/// A random serial number: positive, exactly 159 bits, so independent instances do not collide.
+pub fn random_serial() -> Result<Int> {
+    let mut b = [0u8; 20];
+    getrandom::fill(&mut b).map_err(|e| Error::Signing(format!("RNG: {e}")))?;
+    b[0] = (b[0] & 0x3f) | 0x40;
+    Ok(Int::new(&b)?)
+}
+
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tsp::PkiStatus;
+
+    #[test]
+    fn system_failure_constant_decodes() {
+        let r = TimeStampResp::from_der(&SYSTEM_FAILURE).expect("decodes");
+        assert_eq!(r.status.status, PkiStatus::Rejection);
+        assert!(r.status.fail_info.expect("failInfo").contains(FailureInfo::SystemFailure));
+    }
+
+    #[test]
+    fn serials_are_positive_159_bits() {
+        for _ in 0..100 {
+            let s = random_serial().expect("rng");
+            assert_eq!(s.as_bytes().len(), 20);
+            assert_eq!(s.as_bytes()[0] & 0xc0, 0x40);
+        }
+    }
+}

@@ -1,0 +1,339 @@
+//! Verifying time-stamp responses and tokens (the client side of RFC 3161, RFC 5816).
+
+use cms::{
+    cert::CertificateChoices,
+    content_info::ContentInfo,
+    signed_data::{SignedData, SignerIdentifier, SignerInfo},
+};
+use der::{
+    Any, Decode, Encode,
+    asn1::{Int, ObjectIdentifier, OctetString},
+};
+use x509_cert::{Certificate, attr::Attributes, ext::pkix::SubjectKeyIdentifier};
+
+use super::asn1::{PkiFailureInfo, PkiStatus, TimeStampReq, TimeStampResp, TstInfo};
+use crate::{
+    DigestAlgorithm, cert,
+    ess::{SigningCertificate, SigningCertificateV2},
+    oid, verify_signature,
+};
+
+/// Why a time-stamp response or token did not verify.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum VerifyError {
+    /// The bytes are not the DER structure expected.
+    #[error("malformed {what}: {source}")]
+    Malformed {
+        /// Which structure.
+        what: &'static str,
+        /// The decoding error.
+        source: der::Error,
+    },
+    /// The TSA did not grant the request.
+    #[error("not granted: status {}, failInfo {:?}, {}", .status.name(), .fail_info.map(|f| f.bits().map(|b| b.name()).collect::<Vec<_>>()), .text)]
+    NotGranted {
+        /// PKIStatus.
+        status: PkiStatus,
+        /// PKIFailureInfo, if sent.
+        fail_info: Option<PkiFailureInfo>,
+        /// statusString joined.
+        text: String,
+    },
+    /// The token's CMS structure breaks a rule of RFC 3161 2.4.2 or RFC 5652.
+    #[error("token: {0}")]
+    Token(&'static str),
+    /// No certificate in the token or the untrusted set matches the signer identifier.
+    #[error("signer certificate not found (was certReq false and no -untrusted given?)")]
+    SignerCertificateMissing,
+    /// The CMS signature or messageDigest does not verify.
+    #[error("signature: {0}")]
+    Signature(String),
+    /// signingCertificate(V2) is absent or does not bind the signer certificate.
+    #[error("ESS signing certificate: {0}")]
+    SigningCertificate(&'static str),
+    /// The imprint is not the one expected.
+    #[error("message imprint does not match")]
+    ImprintMismatch,
+    /// The nonce is not the one sent.
+    #[error("nonce does not match the request")]
+    NonceMismatch,
+    /// The policy is not the one asked for.
+    #[error("policy {got} is not the expected {expected}")]
+    PolicyMismatch {
+        /// Asked for.
+        expected: ObjectIdentifier,
+        /// In the token.
+        got: ObjectIdentifier,
+    },
+    /// The signer certificate is not a TSA certificate.
+    #[error("TSA certificate: {0}")]
+    TsaCertificate(String),
+    /// No valid path from the signer to a trust anchor at genTime.
+    #[error("certificate path: {0}")]
+    Path(String),
+}
+
+fn malformed(what: &'static str) -> impl FnOnce(der::Error) -> VerifyError {
+    move |source| VerifyError::Malformed { what, source }
+}
+
+/// What the token must say about the stamped data.
+#[derive(Clone, Debug)]
+pub enum ImprintCheck {
+    /// The data itself; it is hashed with the token's algorithm.
+    Data(Vec<u8>),
+    /// A hash computed by the caller.
+    Digest(DigestAlgorithm, Vec<u8>),
+}
+
+/// What a token is checked against, besides its signature and chain.
+#[derive(Clone, Debug)]
+pub struct Expectation {
+    /// The stamped data or its hash.
+    pub imprint: ImprintCheck,
+    /// `Some`: the token's nonce must be exactly this INTEGER.
+    pub nonce: Option<Int>,
+    /// The token's nonce must equal `nonce` even when that is `None` (as for a request sent
+    /// without a nonce).
+    pub strict_nonce: bool,
+    /// The policy the token must carry.
+    pub policy: Option<ObjectIdentifier>,
+}
+
+impl Expectation {
+    /// Check the imprint against `data`.
+    pub fn data(data: &[u8]) -> Self {
+        Self { imprint: ImprintCheck::Data(data.to_vec()), nonce: None, strict_nonce: false, policy: None }
+    }
+
+    /// Check the imprint against a hash.
+    pub fn digest(digest: DigestAlgorithm, hash: &[u8]) -> Self {
+        Self { imprint: ImprintCheck::Digest(digest, hash.to_vec()), nonce: None, strict_nonce: false, policy: None }
+    }
+
+    /// Everything a request asked: imprint, nonce (present or absent), policy.
+    pub fn request(req: &TimeStampReq) -> Self {
+        let digest = DigestAlgorithm::from_algorithm_identifier(&req.message_imprint.hash_algorithm);
+        let imprint = match digest {
+            Some(d) => ImprintCheck::Digest(d, req.message_imprint.hashed_message.as_bytes().to_vec()),
+            // An unknown algorithm cannot match any token we accept.
+            None => ImprintCheck::Data(Vec::new()),
+        };
+        Self { imprint, nonce: req.nonce.clone(), strict_nonce: true, policy: req.req_policy }
+    }
+}
+
+/// A token that verified.
+#[derive(Clone, Debug)]
+pub struct VerifiedToken {
+    /// The TSTInfo.
+    pub tst_info: TstInfo,
+    /// The TSA certificate that signed it.
+    pub signer: Certificate,
+    /// The path from the signer to the anchor, signer first.
+    pub path: Vec<Certificate>,
+}
+
+/// Verifies responses and tokens against trust anchors.
+///
+/// ```no_run
+/// use gica_pki::tsp::{Expectation, TokenVerifier};
+/// # let (anchors, response, data) = (Vec::new(), Vec::new(), Vec::new());
+/// let v = TokenVerifier::new(anchors);
+/// let token = v.verify_response(&response, &Expectation::data(&data))?;
+/// println!("stamped at {:?}", token.tst_info.gen_time);
+/// # Ok::<(), gica_pki::tsp::VerifyError>(())
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct TokenVerifier {
+    anchors: Vec<Certificate>,
+    untrusted: Vec<Certificate>,
+}
+
+impl TokenVerifier {
+    /// Trust these anchors (roots, or any certificate the caller trusts).
+    pub fn new(anchors: Vec<Certificate>) -> Self {
+        Self { anchors, untrusted: Vec::new() }
+    }
+
+    /// Extra certificates for finding the signer and building the path (`-untrusted`).
+    #[must_use]
+    pub fn untrusted(mut self, certs: Vec<Certificate>) -> Self {
+        self.untrusted = certs;
+        self
+    }
+
+    /// Verifies a DER TimeStampResp: status granted, then the token.
+    pub fn verify_response(&self, response_der: &[u8], expect: &Expectation) -> Result<VerifiedToken, VerifyError> {
+        let resp = TimeStampResp::from_der(response_der).map_err(malformed("TimeStampResp"))?;
+        match resp.status.status {
+            PkiStatus::Granted | PkiStatus::GrantedWithMods => {}
+            status => {
+                return Err(VerifyError::NotGranted {
+                    status,
+                    fail_info: resp.status.fail_info,
+                    text: resp.status.status_string.unwrap_or_default().join("; "),
+                });
+            }
+        }
+        let token = resp.time_stamp_token.ok_or(VerifyError::Token("granted without a token"))?;
+        self.verify_content_info(&token, expect)
+    }
+
+    /// Verifies a DER TimeStampToken (a ContentInfo), as `openssl ts -verify -token_in`.
+    pub fn verify_token(&self, token_der: &[u8], expect: &Expectation) -> Result<VerifiedToken, VerifyError> {
+        let token = ContentInfo::from_der(token_der).map_err(malformed("TimeStampToken"))?;
+        self.verify_content_info(&token, expect)
+    }
+
+    fn verify_content_info(&self, token: &ContentInfo, expect: &Expectation) -> Result<VerifiedToken, VerifyError> {
+        if token.content_type != oid::SIGNED_DATA {
+            return Err(VerifyError::Token("contentType is not id-signedData"));
+        }
+        let sd: SignedData = token.content.decode_as().map_err(malformed("SignedData"))?;
+        if sd.encap_content_info.econtent_type != oid::CT_TST_INFO {
+            return Err(VerifyError::Token("eContentType is not id-ct-TSTInfo"));
+        }
+        let econtent: OctetString = sd
+            .encap_content_info
+            .econtent
+            .as_ref()
+            .ok_or(VerifyError::Token("no eContent"))?
+            .decode_as()
+            .map_err(malformed("eContent"))?;
+        let econtent = econtent.as_bytes();
+        let tst_info = TstInfo::from_der(econtent).map_err(malformed("TSTInfo"))?;
+        if tst_info.version != 1 {
+            return Err(VerifyError::Token("TSTInfo version is not 1"));
+        }
+        let [si] = sd.signer_infos.0.as_slice() else {
+            return Err(VerifyError::Token("a token has exactly one SignerInfo"));
+        };
+        let pool: Vec<Certificate> = sd
+            .certificates
+            .iter()
+            .flat_map(|set| set.0.iter())
+            .filter_map(|c| match c {
+                CertificateChoices::Certificate(c) => Some(c.clone()),
+                CertificateChoices::Other(_) => None,
+            })
+            .chain(self.untrusted.iter().cloned())
+            .collect();
+        let signer = pool.iter().find(|c| sid_names(&si.sid, c)).cloned().ok_or(VerifyError::SignerCertificateMissing)?;
+        check_signer_info(si, econtent, &signer)?;
+        check_ess(si.signed_attrs.as_ref(), &signer, &pool)?;
+        check_expectation(&tst_info, expect)?;
+        cert::check_time_stamping_eku(&signer).map_err(|e| VerifyError::TsaCertificate(e.to_string()))?;
+        let path = cert::verify_path(&signer, &pool, &self.anchors, tst_info.gen_time.to_system_time())
+            .map_err(|e| VerifyError::Path(e.to_string()))?;
+        Ok(VerifiedToken { tst_info, signer, path })
+    }
+}
+
+fn sid_names(sid: &SignerIdentifier, cert: &Certificate) -> bool {
+    let tbs = cert.tbs_certificate();
+    match sid {
+        SignerIdentifier::IssuerAndSerialNumber(isn) => {
+            &isn.issuer == tbs.issuer() && &isn.serial_number == tbs.serial_number()
+        }
+        SignerIdentifier::SubjectKeyIdentifier(ski) => {
+            matches!(tbs.get_extension::<SubjectKeyIdentifier>(), Ok(Some((_, own))) if &own == ski)
+        }
+    }
+}
+
+/// The single value of the single attribute of type `oid`, if present.
+fn attr_value<'a>(attrs: &'a Attributes, oid: ObjectIdentifier) -> Result<Option<&'a Any>, VerifyError> {
+    let mut found = attrs.iter().filter(|a| a.oid == oid);
+    let Some(attr) = found.next() else { return Ok(None) };
+    if found.next().is_some() || attr.values.len() != 1 {
+        return Err(VerifyError::Token("a signed attribute must occur once with one value"));
+    }
+    Ok(attr.values.iter().next())
+}
+
+fn check_signer_info(si: &SignerInfo, econtent: &[u8], signer: &Certificate) -> Result<(), VerifyError> {
+    let attrs = si.signed_attrs.as_ref().ok_or(VerifyError::Token("no signed attributes"))?;
+    let content_type: ObjectIdentifier = attr_value(attrs, oid::ATTR_CONTENT_TYPE)?
+        .ok_or(VerifyError::Token("no contentType attribute"))?
+        .decode_as()
+        .map_err(malformed("contentType"))?;
+    if content_type != oid::CT_TST_INFO {
+        return Err(VerifyError::Token("contentType attribute is not id-ct-TSTInfo"));
+    }
+    let digest = DigestAlgorithm::from_algorithm_identifier(&si.digest_alg)
+        .ok_or_else(|| VerifyError::Signature(format!("unknown digest algorithm {}", si.digest_alg.oid)))?;
+    let md: OctetString = attr_value(attrs, oid::ATTR_MESSAGE_DIGEST)?
+        .ok_or(VerifyError::Token("no messageDigest attribute"))?
+        .decode_as()
+        .map_err(malformed("messageDigest"))?;
+    if md.as_bytes() != digest.digest(econtent) {
+        return Err(VerifyError::Signature("messageDigest does not match the TSTInfo".into()));
+    }
+    let signed = attrs.to_der().map_err(malformed("signed attributes"))?;
+    verify_signature(
+        signer.tbs_certificate().subject_public_key_info(),
+        &si.signature_algorithm,
+        Some(digest),
+        &signed,
+        si.signature.as_bytes(),
+    )
+    .map_err(|e| VerifyError::Signature(e.to_string()))
+}
+
+fn check_ess(attrs: Option<&Attributes>, signer: &Certificate, pool: &[Certificate]) -> Result<(), VerifyError> {
+    use VerifyError::SigningCertificate as Ess;
+    let attrs = attrs.ok_or(VerifyError::Token("no signed attributes"))?;
+    let signer_der = signer.to_der().map_err(malformed("certificate"))?;
+    let pool_der: Vec<(Certificate, Vec<u8>)> =
+        pool.iter().filter_map(|c| c.to_der().ok().map(|d| (c.clone(), d))).collect();
+    let v2 = attr_value(attrs, oid::ATTR_SIGNING_CERTIFICATE_V2)?;
+    let v1 = attr_value(attrs, oid::ATTR_SIGNING_CERTIFICATE)?;
+    if v1.is_none() && v2.is_none() {
+        return Err(Ess("neither signingCertificate nor signingCertificateV2 is present"));
+    }
+    if let Some(any) = v2 {
+        let sc: SigningCertificateV2 = any.decode_as().map_err(malformed("SigningCertificateV2"))?;
+        let (first, rest) = sc.certs.split_first().ok_or(Ess("empty SigningCertificateV2"))?;
+        if !first.binds(signer, &signer_der) {
+            return Err(Ess("ESSCertIDv2 does not bind the signer certificate"));
+        }
+        if !rest.iter().all(|id| pool_der.iter().any(|(c, d)| id.binds(c, d))) {
+            return Err(Ess("an ESSCertIDv2 names a certificate that is not available"));
+        }
+    }
+    if let Some(any) = v1 {
+        let sc: SigningCertificate = any.decode_as().map_err(malformed("SigningCertificate"))?;
+        let (first, rest) = sc.certs.split_first().ok_or(Ess("empty SigningCertificate"))?;
+        if !first.binds(signer, &signer_der) {
+            return Err(Ess("ESSCertID does not bind the signer certificate"));
+        }
+        if !rest.iter().all(|id| pool_der.iter().any(|(c, d)| id.binds(c, d))) {
+            return Err(Ess("an ESSCertID names a certificate that is not available"));
+        }
+    }
+    Ok(())
+}
+
+fn check_expectation(tst: &TstInfo, expect: &Expectation) -> Result<(), VerifyError> {
+    let imprint = &tst.message_imprint;
+    let token_digest =
+        DigestAlgorithm::from_algorithm_identifier(&imprint.hash_algorithm).ok_or(VerifyError::ImprintMismatch)?;
+    let matches = match &expect.imprint {
+        ImprintCheck::Data(data) => token_digest.digest(data) == imprint.hashed_message.as_bytes(),
+        ImprintCheck::Digest(d, h) => *d == token_digest && h.as_slice() == imprint.hashed_message.as_bytes(),
+    };
+    if !matches {
+        return Err(VerifyError::ImprintMismatch);
+    }
+    if (expect.strict_nonce || expect.nonce.is_some()) && tst.nonce != expect.nonce {
+        return Err(VerifyError::NonceMismatch);
+    }
+    if let Some(p) = expect.policy {
+        if p != tst.policy {
+            return Err(VerifyError::PolicyMismatch { expected: p, got: tst.policy });
+        }
+    }
+    Ok(())
+}
