@@ -192,6 +192,9 @@ impl TokenVerifier {
             return Err(VerifyError::Token("contentType is not id-signedData"));
         }
         let sd: SignedData = token.content.decode_as().map_err(malformed("SignedData"))?;
+        if sd.version != cms::content_info::CmsVersion::V3 {
+            return Err(VerifyError::Token("SignedData of a token is version 3"));
+        }
         if sd.encap_content_info.econtent_type != oid::CT_TST_INFO {
             return Err(VerifyError::Token("eContentType is not id-ct-TSTInfo"));
         }
@@ -220,6 +223,16 @@ impl TokenVerifier {
             })
             .chain(self.untrusted.iter().cloned())
             .collect();
+        let want = match si.sid {
+            SignerIdentifier::IssuerAndSerialNumber(_) => cms::content_info::CmsVersion::V1,
+            SignerIdentifier::SubjectKeyIdentifier(_) => cms::content_info::CmsVersion::V3,
+        };
+        if si.version != want {
+            return Err(VerifyError::Token("SignerInfo version does not match its sid (RFC 5652 5.3)"));
+        }
+        if !sd.digest_algorithms.iter().any(|a| a.oid == si.digest_alg.oid) {
+            return Err(VerifyError::Token("the signer's digest algorithm is not in digestAlgorithms"));
+        }
         let signer = pool.iter().find(|c| sid_names(&si.sid, c)).cloned().ok_or(VerifyError::SignerCertificateMissing)?;
         check_signer_info(si, econtent, &signer)?;
         check_ess(si.signed_attrs.as_ref(), &signer, &pool)?;
