@@ -46,8 +46,13 @@ pub fn valid_at(cert: &Certificate, at: SystemTime) -> bool {
 /// id-kp-timeStamping and nothing else.
 pub fn check_time_stamping_eku(cert: &Certificate) -> Result<()> {
     match cert.tbs_certificate().get_extension::<ExtendedKeyUsage>()? {
-        None => Err(Error::Certificate("no extendedKeyUsage extension; a TSA certificate needs a critical timeStamping EKU".into())),
-        Some((false, _)) => Err(Error::Certificate("extendedKeyUsage is not critical; RFC 3161 2.3 requires it to be".into())),
+        None => Err(Error::Certificate(
+            "no extendedKeyUsage extension; a TSA certificate needs a critical timeStamping EKU"
+                .into(),
+        )),
+        Some((false, _)) => Err(Error::Certificate(
+            "extendedKeyUsage is not critical; RFC 3161 2.3 requires it to be".into(),
+        )),
         Some((true, eku)) if eku.0 == [oid::KP_TIME_STAMPING] => Ok(()),
         Some((true, eku)) => Err(Error::Certificate(format!(
             "extendedKeyUsage must be timeStamping only, found {:?}",
@@ -100,16 +105,29 @@ pub fn verify_path(
     }
 }
 
-fn extend(path: &mut Vec<Certificate>, intermediates: &[Certificate], anchors: &[Certificate], at: SystemTime) -> Result<bool> {
-    let Some(current) = path.last().cloned() else { return Ok(false) };
+fn extend(
+    path: &mut Vec<Certificate>,
+    intermediates: &[Certificate],
+    anchors: &[Certificate],
+    at: SystemTime,
+) -> Result<bool> {
+    let Some(current) = path.last().cloned() else {
+        return Ok(false);
+    };
     if !valid_at(&current, at) {
-        return Err(Error::Path(format!("{} is not valid at the time checked", current.tbs_certificate().subject())));
+        return Err(Error::Path(format!(
+            "{} is not valid at the time checked",
+            current.tbs_certificate().subject()
+        )));
     }
     if anchors.contains(&current) {
         return Ok(true);
     }
     let issuer_name = current.tbs_certificate().issuer();
-    for anchor in anchors.iter().filter(|a| a.tbs_certificate().subject() == issuer_name) {
+    for anchor in anchors
+        .iter()
+        .filter(|a| a.tbs_certificate().subject() == issuer_name)
+    {
         if verify_issued_by(&current, anchor).is_ok() && valid_at(anchor, at) {
             path.push(anchor.clone());
             return Ok(true);
@@ -118,7 +136,10 @@ fn extend(path: &mut Vec<Certificate>, intermediates: &[Certificate], anchors: &
     if path.len() >= MAX_PATH_LEN {
         return Ok(false);
     }
-    for cand in intermediates.iter().filter(|c| c.tbs_certificate().subject() == issuer_name) {
+    for cand in intermediates
+        .iter()
+        .filter(|c| c.tbs_certificate().subject() == issuer_name)
+    {
         if path.contains(cand) || !can_issue(cand) || verify_issued_by(&current, cand).is_err() {
             continue;
         }

@@ -88,7 +88,10 @@ impl DigestAlgorithm {
 
     /// The AlgorithmIdentifier with absent parameters, as RFC 5754 prefers for SHA-2.
     pub fn algorithm_identifier(self) -> AlgorithmIdentifierOwned {
-        AlgorithmIdentifierOwned { oid: self.oid(), parameters: None }
+        AlgorithmIdentifierOwned {
+            oid: self.oid(),
+            parameters: None,
+        }
     }
 
     /// The algorithm named by an AlgorithmIdentifier whose parameters are absent or NULL.
@@ -97,7 +100,11 @@ impl DigestAlgorithm {
             None => true,
             Some(any) => der::Tagged::tag(any) == der::Tag::Null && any.value().is_empty(),
         };
-        if params_ok { Self::from_oid(&alg.oid) } else { None }
+        if params_ok {
+            Self::from_oid(&alg.oid)
+        } else {
+            None
+        }
     }
 }
 

@@ -74,7 +74,8 @@ impl EssCertIdV2 {
     /// The ESSCertIDv2 of `cert` with `digest`, with issuerSerial.
     pub fn new(cert: &Certificate, cert_der: &[u8], digest: DigestAlgorithm) -> Result<Self> {
         Ok(Self {
-            hash_algorithm: (digest != DigestAlgorithm::Sha256).then(|| digest.algorithm_identifier()),
+            hash_algorithm: (digest != DigestAlgorithm::Sha256)
+                .then(|| digest.algorithm_identifier()),
             cert_hash: OctetString::new(digest.digest(cert_der))?,
             issuer_serial: Some(IssuerSerial::of(cert)),
         })
@@ -168,7 +169,8 @@ mod tests {
     use proptest::prelude::*;
 
     fn arb_octets() -> impl Strategy<Value = OctetString> {
-        proptest::collection::vec(any::<u8>(), 0..70).prop_map(|v| OctetString::new(v).expect("octets"))
+        proptest::collection::vec(any::<u8>(), 0..70)
+            .prop_map(|v| OctetString::new(v).expect("octets"))
     }
 
     proptest! {

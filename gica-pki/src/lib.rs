@@ -3,6 +3,7 @@
 #![warn(missing_docs, clippy::unwrap_used)]
 
 pub mod cert;
+pub mod certgen;
 mod digest;
 mod error;
 pub mod ess;
@@ -13,7 +14,9 @@ pub mod tsp;
 
 pub use digest::DigestAlgorithm;
 pub use error::{Error, Result};
-pub use signer::{RsaPssParams, Signer, SignerOptions, SoftwareSigner, key_matches, verify_signature};
+pub use signer::{
+    RsaPssParams, Signer, SignerOptions, SoftwareSigner, key_matches, verify_signature,
+};
 pub use time::GenTime;
 
 // Re-exported so users name the same versions gica was built with.

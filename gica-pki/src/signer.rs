@@ -150,7 +150,8 @@ impl SoftwareSigner {
     /// Reads a key from PEM: PKCS#8 (`PRIVATE KEY`), PKCS#1 (`RSA PRIVATE KEY`) or SEC1
     /// (`EC PRIVATE KEY`), as `openssl genpkey` / `genrsa -traditional` / `ecparam` write them.
     pub fn from_pem(pem: &str, options: SignerOptions) -> Result<Self> {
-        let (label, der) = pem_first_block(pem, &["PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY"])?;
+        let (label, der) =
+            pem_first_block(pem, &["PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY"])?;
         match label.as_str() {
             "PRIVATE KEY" => Self::from_pkcs8_der(&der, options),
             "RSA PRIVATE KEY" => {
@@ -177,9 +178,15 @@ impl SoftwareSigner {
             Self::from_rsa(key, options)
         } else if alg == oid::RSASSA_PSS {
             // An RSA-PSS key carries an RSAPrivateKey like rsaEncryption does.
-            let key = rsa::PrivateKey::from_pkcs1_der(info.private_key.as_bytes())
-                .map_err(key_err)?;
-            Self::from_rsa(key, SignerOptions { rsa_pss: true, ..options })
+            let key =
+                rsa::PrivateKey::from_pkcs1_der(info.private_key.as_bytes()).map_err(key_err)?;
+            Self::from_rsa(
+                key,
+                SignerOptions {
+                    rsa_pss: true,
+                    ..options
+                },
+            )
         } else if alg == oid::EC_PUBLIC_KEY {
             let curve = info
                 .algorithm
@@ -192,7 +199,12 @@ impl SoftwareSigner {
         }
     }
 
-    fn from_ec(curve: ObjectIdentifier, der: &[u8], options: SignerOptions, sec1: bool) -> Result<Self> {
+    fn from_ec(
+        curve: ObjectIdentifier,
+        der: &[u8],
+        options: SignerOptions,
+        sec1: bool,
+    ) -> Result<Self> {
         if options.rsa_pss {
             return Err(Error::Key("RSA-PSS asked for an EC key".into()));
         }
@@ -202,14 +214,20 @@ impl SoftwareSigner {
             } else {
                 p256::ecdsa::SigningKey::from_pkcs8_der(der).map_err(key_err)?
             };
-            Self::build(Key::P256(key), options.digest.unwrap_or(DigestAlgorithm::Sha256))
+            Self::build(
+                Key::P256(key),
+                options.digest.unwrap_or(DigestAlgorithm::Sha256),
+            )
         } else if curve == oid::SECP384R1 {
             let key = if sec1 {
                 p384::SecretKey::from_sec1_der(der).map_err(key_err)?.into()
             } else {
                 p384::ecdsa::SigningKey::from_pkcs8_der(der).map_err(key_err)?
             };
-            Self::build(Key::P384(key), options.digest.unwrap_or(DigestAlgorithm::Sha384))
+            Self::build(
+                Key::P384(key),
+                options.digest.unwrap_or(DigestAlgorithm::Sha384),
+            )
         } else {
             Err(Error::UnsupportedAlgorithm(curve))
         }
@@ -217,7 +235,11 @@ impl SoftwareSigner {
 
     fn from_rsa(key: rsa::PrivateKey, options: SignerOptions) -> Result<Self> {
         let digest = options.digest.unwrap_or(DigestAlgorithm::Sha256);
-        let key = if options.rsa_pss { Key::RsaPss(key) } else { Key::RsaPkcs1(key) };
+        let key = if options.rsa_pss {
+            Key::RsaPss(key)
+        } else {
+            Key::RsaPkcs1(key)
+        };
         Self::build(key, digest)
     }
 
@@ -243,19 +265,36 @@ impl SoftwareSigner {
                     DigestAlgorithm::Sha512 => oid::SHA512_WITH_RSA,
                     _ => oid::SHA256_WITH_RSA,
                 };
-                let alg = AlgorithmIdentifierOwned { oid, parameters: Some(der::asn1::Null.into()) };
+                let alg = AlgorithmIdentifierOwned {
+                    oid,
+                    parameters: Some(der::asn1::Null.into()),
+                };
                 (alg, k.to_public_key().to_public_key_der().map_err(key_err)?)
             }
             Key::RsaPss(k) => {
                 let params = der::Any::encode_from(&RsaPssParams::new(digest)?)?;
-                let alg = AlgorithmIdentifierOwned { oid: oid::RSASSA_PSS, parameters: Some(params) };
+                let alg = AlgorithmIdentifierOwned {
+                    oid: oid::RSASSA_PSS,
+                    parameters: Some(params),
+                };
                 (alg, k.to_public_key().to_public_key_der().map_err(key_err)?)
             }
-            Key::P256(k) => (ecdsa_alg(digest), k.verifying_key().to_public_key_der().map_err(key_err)?),
-            Key::P384(k) => (ecdsa_alg(digest), k.verifying_key().to_public_key_der().map_err(key_err)?),
+            Key::P256(k) => (
+                ecdsa_alg(digest),
+                k.verifying_key().to_public_key_der().map_err(key_err)?,
+            ),
+            Key::P384(k) => (
+                ecdsa_alg(digest),
+                k.verifying_key().to_public_key_der().map_err(key_err)?,
+            ),
         };
         let public_key = SubjectPublicKeyInfoOwned::from_der(spki_der.as_bytes())?;
-        Ok(Self { key, digest, algorithm, public_key })
+        Ok(Self {
+            key,
+            digest,
+            algorithm,
+            public_key,
+        })
     }
 
     /// The key as PKCS#8 DER (for writing demo keys to disk).
@@ -277,25 +316,45 @@ fn ecdsa_alg(digest: DigestAlgorithm) -> AlgorithmIdentifierOwned {
         DigestAlgorithm::Sha512 => oid::ECDSA_WITH_SHA512,
         _ => oid::ECDSA_WITH_SHA256,
     };
-    AlgorithmIdentifierOwned { oid, parameters: None }
+    AlgorithmIdentifierOwned {
+        oid,
+        parameters: None,
+    }
 }
 
 fn sign_err(e: impl std::fmt::Display) -> Error {
     Error::Signing(e.to_string())
 }
 
-fn rsa_sign(key: &rsa::PrivateKey, pss: bool, digest: DigestAlgorithm, msg: &[u8]) -> Result<Vec<u8>> {
+fn rsa_sign(
+    key: &rsa::PrivateKey,
+    pss: bool,
+    digest: DigestAlgorithm,
+    msg: &[u8],
+) -> Result<Vec<u8>> {
     use rsa::{pkcs1v15, pss as rpss};
     use sha2::{Sha256, Sha384, Sha512};
     use signature::SignatureEncoding;
     let k = key.clone();
     let sig = match (pss, digest) {
-        (false, DigestAlgorithm::Sha384) => pkcs1v15::SigningKey::<Sha384>::new(k).try_sign(msg).map(|s| s.to_vec()),
-        (false, DigestAlgorithm::Sha512) => pkcs1v15::SigningKey::<Sha512>::new(k).try_sign(msg).map(|s| s.to_vec()),
-        (false, _) => pkcs1v15::SigningKey::<Sha256>::new(k).try_sign(msg).map(|s| s.to_vec()),
-        (true, DigestAlgorithm::Sha384) => rpss::SigningKey::<Sha384>::new(k).try_sign(msg).map(|s| s.to_vec()),
-        (true, DigestAlgorithm::Sha512) => rpss::SigningKey::<Sha512>::new(k).try_sign(msg).map(|s| s.to_vec()),
-        (true, _) => rpss::SigningKey::<Sha256>::new(k).try_sign(msg).map(|s| s.to_vec()),
+        (false, DigestAlgorithm::Sha384) => pkcs1v15::SigningKey::<Sha384>::new(k)
+            .try_sign(msg)
+            .map(|s| s.to_vec()),
+        (false, DigestAlgorithm::Sha512) => pkcs1v15::SigningKey::<Sha512>::new(k)
+            .try_sign(msg)
+            .map(|s| s.to_vec()),
+        (false, _) => pkcs1v15::SigningKey::<Sha256>::new(k)
+            .try_sign(msg)
+            .map(|s| s.to_vec()),
+        (true, DigestAlgorithm::Sha384) => rpss::SigningKey::<Sha384>::new(k)
+            .try_sign(msg)
+            .map(|s| s.to_vec()),
+        (true, DigestAlgorithm::Sha512) => rpss::SigningKey::<Sha512>::new(k)
+            .try_sign(msg)
+            .map(|s| s.to_vec()),
+        (true, _) => rpss::SigningKey::<Sha256>::new(k)
+            .try_sign(msg)
+            .map(|s| s.to_vec()),
     };
     sig.map_err(sign_err)
 }
@@ -318,13 +377,15 @@ impl Signer for SoftwareSigner {
             Key::RsaPkcs1(k) => rsa_sign(k, false, self.digest, message),
             Key::RsaPss(k) => rsa_sign(k, true, self.digest, message),
             Key::P256(k) => {
-                let sig: p256::ecdsa::DerSignature =
-                    k.sign_prehash(&self.digest.digest(message)).map_err(sign_err)?;
+                let sig: p256::ecdsa::DerSignature = k
+                    .sign_prehash(&self.digest.digest(message))
+                    .map_err(sign_err)?;
                 Ok(sig.as_bytes().to_vec())
             }
             Key::P384(k) => {
-                let sig: p384::ecdsa::DerSignature =
-                    k.sign_prehash(&self.digest.digest(message)).map_err(sign_err)?;
+                let sig: p384::ecdsa::DerSignature = k
+                    .sign_prehash(&self.digest.digest(message))
+                    .map_err(sign_err)?;
                 Ok(sig.as_bytes().to_vec())
             }
         }
@@ -421,7 +482,8 @@ fn rsa_public(spki: &SubjectPublicKeyInfoOwned) -> Result<rsa::PublicKey> {
         return Err(Error::BadSignature("RSA signature by a non-RSA key"));
     }
     let bits: &BitString = &spki.subject_public_key;
-    rsa::PublicKey::from_pkcs1_der(bits.raw_bytes()).map_err(|_| Error::BadSignature("RSA public key"))
+    rsa::PublicKey::from_pkcs1_der(bits.raw_bytes())
+        .map_err(|_| Error::BadSignature("RSA public key"))
 }
 
 fn rsa_verify(
@@ -438,19 +500,33 @@ fn rsa_verify(
         None => {
             let s = pkcs1v15::Signature::try_from(sig).map_err(bad)?;
             match digest {
-                DigestAlgorithm::Sha1 => pkcs1v15::VerifyingKey::<sha1::Sha1>::new(key).verify(msg, &s),
-                DigestAlgorithm::Sha256 => pkcs1v15::VerifyingKey::<Sha256>::new(key).verify(msg, &s),
-                DigestAlgorithm::Sha384 => pkcs1v15::VerifyingKey::<Sha384>::new(key).verify(msg, &s),
-                DigestAlgorithm::Sha512 => pkcs1v15::VerifyingKey::<Sha512>::new(key).verify(msg, &s),
+                DigestAlgorithm::Sha1 => {
+                    pkcs1v15::VerifyingKey::<sha1::Sha1>::new(key).verify(msg, &s)
+                }
+                DigestAlgorithm::Sha256 => {
+                    pkcs1v15::VerifyingKey::<Sha256>::new(key).verify(msg, &s)
+                }
+                DigestAlgorithm::Sha384 => {
+                    pkcs1v15::VerifyingKey::<Sha384>::new(key).verify(msg, &s)
+                }
+                DigestAlgorithm::Sha512 => {
+                    pkcs1v15::VerifyingKey::<Sha512>::new(key).verify(msg, &s)
+                }
             }
             .map_err(bad)
         }
         Some(salt) => {
             let s = pss::Signature::try_from(sig).map_err(bad)?;
             match digest {
-                DigestAlgorithm::Sha256 => pss::VerifyingKey::<Sha256>::new_with_salt_len(key, salt).verify(msg, &s),
-                DigestAlgorithm::Sha384 => pss::VerifyingKey::<Sha384>::new_with_salt_len(key, salt).verify(msg, &s),
-                DigestAlgorithm::Sha512 => pss::VerifyingKey::<Sha512>::new_with_salt_len(key, salt).verify(msg, &s),
+                DigestAlgorithm::Sha256 => {
+                    pss::VerifyingKey::<Sha256>::new_with_salt_len(key, salt).verify(msg, &s)
+                }
+                DigestAlgorithm::Sha384 => {
+                    pss::VerifyingKey::<Sha384>::new_with_salt_len(key, salt).verify(msg, &s)
+                }
+                DigestAlgorithm::Sha512 => {
+                    pss::VerifyingKey::<Sha512>::new_with_salt_len(key, salt).verify(msg, &s)
+                }
                 DigestAlgorithm::Sha1 => return Err(Error::BadSignature("PSS with SHA-1")),
             }
             .map_err(bad)
@@ -466,7 +542,10 @@ pub(crate) fn pem_first_block(pem: &str, labels: &[&str]) -> Result<(String, Vec
             return Ok((label, der));
         }
     }
-    Err(Error::Pem(format!("no PEM block labelled {}", labels.join(" or "))))
+    Err(Error::Pem(format!(
+        "no PEM block labelled {}",
+        labels.join(" or ")
+    )))
 }
 
 /// Every PEM block in `text`, in order (text outside blocks is ignored, as openssl does).

@@ -51,7 +51,10 @@ impl GenTime {
     #[must_use]
     pub fn truncate(self, digits: u8) -> Self {
         let unit = 10u32.pow(9 - u32::from(digits.min(9)));
-        Self { secs: self.secs, nanos: self.nanos - self.nanos % unit }
+        Self {
+            secs: self.secs,
+            nanos: self.nanos - self.nanos % unit,
+        }
     }
 
     /// Seconds since the Unix epoch.
@@ -91,6 +94,30 @@ impl GenTime {
             len -= 1;
         }
         (buf, len)
+    }
+}
+
+impl std::fmt::Display for GenTime {
+    /// RFC 3339 in UTC, with the fraction as encoded: `2026-11-23T18:06:59.975Z`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let dt = der::DateTime::from_unix_duration(Duration::from_secs(self.secs))
+            .map_err(|_| std::fmt::Error)?;
+        write!(
+            f,
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+            dt.year(),
+            dt.month(),
+            dt.day(),
+            dt.hour(),
+            dt.minutes(),
+            dt.seconds()
+        )?;
+        let (buf, len) = self.fraction();
+        if len > 0 {
+            f.write_str(".")?;
+            f.write_str(std::str::from_utf8(&buf[..len]).map_err(|_| std::fmt::Error)?)?;
+        }
+        f.write_str("Z")
     }
 }
 
@@ -152,7 +179,10 @@ impl<'a> DecodeValue<'a> for GenTime {
         canonical[..14].copy_from_slice(whole);
         canonical[14] = b'Z';
         let gt = GeneralizedTime::from_der_value(&canonical)?;
-        Ok(Self { secs: gt.to_unix_duration().as_secs(), nanos })
+        Ok(Self {
+            secs: gt.to_unix_duration().as_secs(),
+            nanos,
+        })
     }
 }
 
@@ -211,6 +241,12 @@ mod tests {
         ] {
             assert!(GenTime::from_der(&der_of(s)).is_err(), "{s} accepted");
         }
+    }
+
+    #[test]
+    fn displays_as_rfc3339() {
+        let t = GenTime::from_unix(1_700_000_000, 120_000_000).expect("valid");
+        assert_eq!(t.to_string(), "2023-11-14T22:13:20.12Z");
     }
 
     #[test]

@@ -35,15 +35,30 @@ fn signer(key: &str, options: SignerOptions) -> Arc<SoftwareSigner> {
     Arc::new(SoftwareSigner::from_pem(&text(key), options).expect("key"))
 }
 
-fn authority(name: &str, key: &str, options: SignerOptions, tweak: impl FnOnce(&mut AuthorityConfig)) -> Authority {
+fn authority(
+    name: &str,
+    key: &str,
+    options: SignerOptions,
+    tweak: impl FnOnce(&mut AuthorityConfig),
+) -> Authority {
     let mut config = AuthorityConfig::new(POLICY.parse().expect("oid"));
     config.chain = certs("pki/chain.pem");
     tweak(&mut config);
-    Authority::new(certs(&format!("pki/{name}.pem")).remove(0), signer(key, options), config).expect("authority")
+    Authority::new(
+        certs(&format!("pki/{name}.pem")).remove(0),
+        signer(key, options),
+        config,
+    )
+    .expect("authority")
 }
 
 fn p256() -> Authority {
-    authority("tsa-p256", "pki/tsa-p256.key", SignerOptions::default(), |_| {})
+    authority(
+        "tsa-p256",
+        "pki/tsa-p256.key",
+        SignerOptions::default(),
+        |_| {},
+    )
 }
 
 fn verifier() -> TokenVerifier {
@@ -59,21 +74,38 @@ fn serial() -> Int {
 }
 
 fn request(digest: DigestAlgorithm, data: &[u8]) -> TimeStampReq {
-    TimeStampReqBuilder::new(digest).data(data).with_nonce().cert_req(true).build().expect("request")
+    TimeStampReqBuilder::new(digest)
+        .data(data)
+        .with_nonce()
+        .cert_req(true)
+        .build()
+        .expect("request")
 }
 
 fn status(der: &[u8]) -> PkiStatusInfo {
-    TimeStampResp::from_der(der).expect("a TimeStampResp").status
+    TimeStampResp::from_der(der)
+        .expect("a TimeStampResp")
+        .status
 }
 
 fn assert_rejected(tsa: &Authority, req_der: &[u8], bit: FailureInfo) {
     let issued = tsa.respond(req_der, now(), serial());
-    assert_eq!(issued.outcome.as_ref().err().map(|r| r.fail_info), Some(bit), "{:?}", issued.outcome);
+    assert_eq!(
+        issued.outcome.as_ref().err().map(|r| r.fail_info),
+        Some(bit),
+        "{:?}",
+        issued.outcome
+    );
     let s = status(&issued.der);
     assert_eq!(s.status, PkiStatus::Rejection);
     assert_eq!(s.fail_info, Some(PkiFailureInfo::from(bit)));
     assert!(s.status_string.is_some_and(|t| !t[0].is_empty()));
-    assert!(TimeStampResp::from_der(&issued.der).expect("decode").time_stamp_token.is_none());
+    assert!(
+        TimeStampResp::from_der(&issued.der)
+            .expect("decode")
+            .time_stamp_token
+            .is_none()
+    );
 }
 
 #[test]
@@ -88,55 +120,112 @@ fn every_key_form_loads_and_matches_its_certificate() {
     ] {
         let s = signer(&format!("pki/{key}"), SignerOptions::default());
         let c = certs(&format!("pki/{cert_name}.pem")).remove(0);
-        assert!(gica_pki::key_matches(s.as_ref(), c.tbs_certificate().subject_public_key_info()), "{key}");
+        assert!(
+            gica_pki::key_matches(s.as_ref(), c.tbs_certificate().subject_public_key_info()),
+            "{key}"
+        );
     }
     let s = signer("pki/tsa-p256.key", SignerOptions::default());
     let rsa = certs("pki/tsa-rsa.pem").remove(0);
-    assert!(!gica_pki::key_matches(s.as_ref(), rsa.tbs_certificate().subject_public_key_info()));
+    assert!(!gica_pki::key_matches(
+        s.as_ref(),
+        rsa.tbs_certificate().subject_public_key_info()
+    ));
 }
 
 #[test]
 fn tokens_from_every_key_type_verify() {
-    let sha = |d| SignerOptions { digest: Some(d), rsa_pss: false };
+    let sha = |d| SignerOptions {
+        digest: Some(d),
+        rsa_pss: false,
+    };
     let cases = [
         ("tsa-rsa", "pki/tsa-rsa.key", SignerOptions::default()),
-        ("tsa-rsa", "pki/tsa-rsa.pkcs1.key", sha(DigestAlgorithm::Sha512)),
-        ("tsa-rsa", "pki/tsa-rsa.key", SignerOptions { digest: Some(DigestAlgorithm::Sha384), rsa_pss: true }),
-        ("tsa-rsa-pss", "pki/tsa-rsa-pss.key", SignerOptions::default()),
-        ("tsa-p256", "pki/tsa-p256.sec1.key", SignerOptions::default()),
+        (
+            "tsa-rsa",
+            "pki/tsa-rsa.pkcs1.key",
+            sha(DigestAlgorithm::Sha512),
+        ),
+        (
+            "tsa-rsa",
+            "pki/tsa-rsa.key",
+            SignerOptions {
+                digest: Some(DigestAlgorithm::Sha384),
+                rsa_pss: true,
+            },
+        ),
+        (
+            "tsa-rsa-pss",
+            "pki/tsa-rsa-pss.key",
+            SignerOptions::default(),
+        ),
+        (
+            "tsa-p256",
+            "pki/tsa-p256.sec1.key",
+            SignerOptions::default(),
+        ),
         ("tsa-p384", "pki/tsa-p384.key", SignerOptions::default()),
     ];
     for (name, key, options) in cases {
         let tsa = authority(name, key, options, |_| {});
-        for digest in [DigestAlgorithm::Sha256, DigestAlgorithm::Sha384, DigestAlgorithm::Sha512] {
+        for digest in [
+            DigestAlgorithm::Sha256,
+            DigestAlgorithm::Sha384,
+            DigestAlgorithm::Sha512,
+        ] {
             let req = request(digest, b"data");
             let issued = tsa.respond(&req.to_der().expect("der"), now(), serial());
-            assert!(issued.outcome.is_ok(), "{name} {digest}: {:?}", issued.outcome);
+            assert!(
+                issued.outcome.is_ok(),
+                "{name} {digest}: {:?}",
+                issued.outcome
+            );
             let token = verifier()
                 .verify_response(&issued.der, &Expectation::request(&req))
                 .unwrap_or_else(|e| panic!("{name} {key} {digest}: {e}"));
             assert_eq!(token.tst_info.nonce, req.nonce);
             assert_eq!(token.path.len(), 3);
-            verifier().verify_response(&issued.der, &Expectation::data(b"data")).expect("by data");
+            verifier()
+                .verify_response(&issued.der, &Expectation::data(b"data"))
+                .expect("by data");
         }
     }
 }
 
 #[test]
 fn tst_info_carries_what_was_configured() {
-    let tsa = authority("tsa-p256", "pki/tsa-p256.key", SignerOptions::default(), |c| {
-        c.accuracy = Some(Accuracy { seconds: None, millis: Some(250), micros: None });
-        c.fraction_digits = 6;
-        c.ordering = true;
-    });
+    let tsa = authority(
+        "tsa-p256",
+        "pki/tsa-p256.key",
+        SignerOptions::default(),
+        |c| {
+            c.accuracy = Some(Accuracy {
+                seconds: None,
+                millis: Some(250),
+                micros: None,
+            });
+            c.fraction_digits = 6;
+            c.ordering = true;
+        },
+    );
     let req = request(DigestAlgorithm::Sha256, b"x");
     let issued = tsa.respond(&req.to_der().expect("der"), now(), serial());
     let (serial_sent, gen_time) = issued.outcome.clone().expect("granted");
-    let t = verifier().verify_response(&issued.der, &Expectation::request(&req)).expect("verifies").tst_info;
+    let t = verifier()
+        .verify_response(&issued.der, &Expectation::request(&req))
+        .expect("verifies")
+        .tst_info;
     assert_eq!(t.serial_number, serial_sent);
     assert_eq!(t.gen_time, gen_time);
     assert_eq!(t.gen_time.subsec_nanos() % 1000, 0, "6 digits");
-    assert_eq!(t.accuracy, Some(Accuracy { seconds: None, millis: Some(250), micros: None }));
+    assert_eq!(
+        t.accuracy,
+        Some(Accuracy {
+            seconds: None,
+            millis: Some(250),
+            micros: None
+        })
+    );
     assert!(t.ordering);
     assert_eq!(t.policy, POLICY.parse::<ObjectIdentifier>().expect("oid"));
     assert!(t.tsa.is_some());
@@ -146,10 +235,18 @@ fn tst_info_carries_what_was_configured() {
 #[test]
 fn cert_req_controls_certificates() {
     let tsa = p256();
-    let without = TimeStampReqBuilder::new(DigestAlgorithm::Sha256).data(b"d").build().expect("req");
+    let without = TimeStampReqBuilder::new(DigestAlgorithm::Sha256)
+        .data(b"d")
+        .build()
+        .expect("req");
     let issued = tsa.respond(&without.to_der().expect("der"), now(), serial());
-    let err = verifier().verify_response(&issued.der, &Expectation::request(&without)).expect_err("no certs");
-    assert!(matches!(err, VerifyError::SignerCertificateMissing), "{err}");
+    let err = verifier()
+        .verify_response(&issued.der, &Expectation::request(&without))
+        .expect_err("no certs");
+    assert!(
+        matches!(err, VerifyError::SignerCertificateMissing),
+        "{err}"
+    );
     let mut untrusted = certs("pki/tsa-p256.pem");
     untrusted.extend(certs("pki/chain.pem"));
     verifier()
@@ -169,7 +266,10 @@ fn nonce_is_echoed_as_the_same_integer() {
             .build()
             .expect("req");
         let issued = tsa.respond(&req.to_der().expect("der"), now(), serial());
-        let t = verifier().verify_response(&issued.der, &Expectation::request(&req)).expect("ok").tst_info;
+        let t = verifier()
+            .verify_response(&issued.der, &Expectation::request(&req))
+            .expect("ok")
+            .tst_info;
         assert_eq!(t.nonce.expect("nonce").as_bytes(), nonce);
     }
 }
@@ -184,25 +284,45 @@ fn refusals_carry_status_and_fail_info() {
         r.to_der().expect("der")
     };
     // SHA-1 and unknown hashes: badAlg.
-    assert_rejected(&tsa, &with(&|r| {
-        r.message_imprint.hash_algorithm = DigestAlgorithm::Sha1.algorithm_identifier();
-        r.message_imprint.hashed_message = OctetString::new(vec![0; 20]).expect("o");
-    }), FailureInfo::BadAlg);
-    assert_rejected(&tsa, &with(&|r| r.message_imprint.hash_algorithm.oid = "1.2.3.4".parse().expect("oid")), FailureInfo::BadAlg);
+    assert_rejected(
+        &tsa,
+        &with(&|r| {
+            r.message_imprint.hash_algorithm = DigestAlgorithm::Sha1.algorithm_identifier();
+            r.message_imprint.hashed_message = OctetString::new(vec![0; 20]).expect("o");
+        }),
+        FailureInfo::BadAlg,
+    );
+    assert_rejected(
+        &tsa,
+        &with(&|r| r.message_imprint.hash_algorithm.oid = "1.2.3.4".parse().expect("oid")),
+        FailureInfo::BadAlg,
+    );
     // Imprint length must match: badDataFormat.
-    assert_rejected(&tsa, &with(&|r| r.message_imprint.hashed_message = OctetString::new(vec![1; 31]).expect("o")), FailureInfo::BadDataFormat);
+    assert_rejected(
+        &tsa,
+        &with(&|r| r.message_imprint.hashed_message = OctetString::new(vec![1; 31]).expect("o")),
+        FailureInfo::BadDataFormat,
+    );
     // Version 2: badRequest.
     assert_rejected(&tsa, &with(&|r| r.version = 2), FailureInfo::BadRequest);
     // Unaccepted policy.
-    assert_rejected(&tsa, &with(&|r| r.req_policy = Some(OTHER_POLICY.parse().expect("oid"))), FailureInfo::UnacceptedPolicy);
+    assert_rejected(
+        &tsa,
+        &with(&|r| r.req_policy = Some(OTHER_POLICY.parse().expect("oid"))),
+        FailureInfo::UnacceptedPolicy,
+    );
     // Any extension: unacceptedExtension.
-    assert_rejected(&tsa, &with(&|r| {
-        r.extensions = Some(vec![Extension {
-            extn_id: "1.2.3.4.5".parse().expect("oid"),
-            critical: false,
-            extn_value: OctetString::new(vec![5, 0]).expect("o"),
-        }])
-    }), FailureInfo::UnacceptedExtension);
+    assert_rejected(
+        &tsa,
+        &with(&|r| {
+            r.extensions = Some(vec![Extension {
+                extn_id: "1.2.3.4.5".parse().expect("oid"),
+                critical: false,
+                extn_value: OctetString::new(vec![5, 0]).expect("o"),
+            }])
+        }),
+        FailureInfo::UnacceptedExtension,
+    );
     // Garbage, empty, truncated, trailing bytes: badDataFormat.
     let der = good.to_der().expect("der");
     assert_rejected(&tsa, b"", FailureInfo::BadDataFormat);
@@ -215,9 +335,14 @@ fn refusals_carry_status_and_fail_info() {
 
 #[test]
 fn accepted_policy_is_granted_and_echoed() {
-    let tsa = authority("tsa-p256", "pki/tsa-p256.key", SignerOptions::default(), |c| {
-        c.accepted_policies = vec![OTHER_POLICY.parse().expect("oid")];
-    });
+    let tsa = authority(
+        "tsa-p256",
+        "pki/tsa-p256.key",
+        SignerOptions::default(),
+        |c| {
+            c.accepted_policies = vec![OTHER_POLICY.parse().expect("oid")];
+        },
+    );
     let req = TimeStampReqBuilder::new(DigestAlgorithm::Sha256)
         .data(b"p")
         .policy(OTHER_POLICY.parse().expect("oid"))
@@ -225,27 +350,58 @@ fn accepted_policy_is_granted_and_echoed() {
         .build()
         .expect("req");
     let issued = tsa.respond(&req.to_der().expect("der"), now(), serial());
-    let t = verifier().verify_response(&issued.der, &Expectation::request(&req)).expect("ok").tst_info;
-    assert_eq!(t.policy, OTHER_POLICY.parse::<ObjectIdentifier>().expect("oid"));
+    let t = verifier()
+        .verify_response(&issued.der, &Expectation::request(&req))
+        .expect("ok")
+        .tst_info;
+    assert_eq!(
+        t.policy,
+        OTHER_POLICY.parse::<ObjectIdentifier>().expect("oid")
+    );
 }
 
 #[test]
 fn clock_stepping_back_beyond_accuracy_is_refused() {
     let tsa = p256(); // accuracy 1 s
-    let req = request(DigestAlgorithm::Sha256, b"t").to_der().expect("der");
+    let req = request(DigestAlgorithm::Sha256, b"t")
+        .to_der()
+        .expect("der");
     let t0 = now();
     assert!(tsa.respond(&req, t0, serial()).outcome.is_ok());
-    assert!(tsa.respond(&req, t0 - Duration::from_millis(900), serial()).outcome.is_ok(), "within accuracy");
+    assert!(
+        tsa.respond(&req, t0 - Duration::from_millis(900), serial())
+            .outcome
+            .is_ok(),
+        "within accuracy"
+    );
     let back = tsa.respond(&req, t0 - Duration::from_secs(2), serial());
-    assert_eq!(back.outcome.err().map(|r| r.fail_info), Some(FailureInfo::TimeNotAvailable));
-    assert_eq!(status(&back.der).fail_info, Some(FailureInfo::TimeNotAvailable.into()));
-    assert!(tsa.respond(&req, t0 + Duration::from_secs(1), serial()).outcome.is_ok(), "recovers");
+    assert_eq!(
+        back.outcome.err().map(|r| r.fail_info),
+        Some(FailureInfo::TimeNotAvailable)
+    );
+    assert_eq!(
+        status(&back.der).fail_info,
+        Some(FailureInfo::TimeNotAvailable.into())
+    );
+    assert!(
+        tsa.respond(&req, t0 + Duration::from_secs(1), serial())
+            .outcome
+            .is_ok(),
+        "recovers"
+    );
 }
 
 #[test]
 fn ordering_makes_gen_times_strictly_increasing() {
-    let tsa = authority("tsa-p256", "pki/tsa-p256.key", SignerOptions::default(), |c| c.ordering = true);
-    let req = request(DigestAlgorithm::Sha256, b"o").to_der().expect("der");
+    let tsa = authority(
+        "tsa-p256",
+        "pki/tsa-p256.key",
+        SignerOptions::default(),
+        |c| c.ordering = true,
+    );
+    let req = request(DigestAlgorithm::Sha256, b"o")
+        .to_der()
+        .expect("der");
     let t = now();
     let mut last = None;
     for _ in 0..5 {
@@ -260,21 +416,41 @@ fn unfit_tsa_certificates_are_refused() {
     let config = || AuthorityConfig::new(POLICY.parse().expect("oid"));
     for bad in ["tsa-eku-noncritical", "tsa-eku-extra", "tsa-no-eku"] {
         let c = certs(&format!("pki/{bad}.pem")).remove(0);
-        let err = Authority::new(c, signer(&format!("pki/{bad}.key"), SignerOptions::default()), config())
-            .expect_err(bad)
-            .to_string();
+        let err = Authority::new(
+            c,
+            signer(&format!("pki/{bad}.key"), SignerOptions::default()),
+            config(),
+        )
+        .expect_err(bad)
+        .to_string();
         assert!(err.contains("extendedKeyUsage"), "{bad}: {err}");
     }
     let c = certs("pki/tsa-p256.pem").remove(0);
-    let err = Authority::new(c, signer("pki/tsa-p384.key", SignerOptions::default()), config()).expect_err("mismatch");
+    let err = Authority::new(
+        c,
+        signer("pki/tsa-p384.key", SignerOptions::default()),
+        config(),
+    )
+    .expect_err("mismatch");
     assert!(err.to_string().contains("does not match"), "{err}");
 }
 
 #[test]
 fn expired_certificate_issues_nothing() {
-    let tsa = authority("tsa-expired", "pki/tsa-expired.key", SignerOptions::default(), |_| {});
+    let tsa = authority(
+        "tsa-expired",
+        "pki/tsa-expired.key",
+        SignerOptions::default(),
+        |_| {},
+    );
     assert_eq!(tsa.certificate_time_left(now()), None);
-    assert_rejected(&tsa, &request(DigestAlgorithm::Sha256, b"e").to_der().expect("der"), FailureInfo::TimeNotAvailable);
+    assert_rejected(
+        &tsa,
+        &request(DigestAlgorithm::Sha256, b"e")
+            .to_der()
+            .expect("der"),
+        FailureInfo::TimeNotAvailable,
+    );
 }
 
 #[test]
@@ -286,41 +462,89 @@ fn openssl_responses_verify() {
     for name in ["rsa", "p256"] {
         let req = TimeStampReq::from_der(&fixture(&format!("ts/req-{name}.tsq"))).expect("tsq");
         let resp = fixture(&format!("ts/resp-{name}.tsr"));
-        let t = verifier().verify_response(&resp, &Expectation::request(&req)).expect(name);
-        assert_eq!(t.tst_info.policy, POLICY.parse::<ObjectIdentifier>().expect("oid"));
-        assert_eq!(t.tst_info.accuracy, Some(Accuracy { seconds: Some(1), millis: Some(500), micros: None }));
-        verifier().verify_response(&resp, &Expectation::data(&data)).expect("by data");
-        verifier().verify_token(&fixture(&format!("ts/token-{name}.der")), &Expectation::data(&data)).expect("token");
+        let t = verifier()
+            .verify_response(&resp, &Expectation::request(&req))
+            .expect(name);
+        assert_eq!(
+            t.tst_info.policy,
+            POLICY.parse::<ObjectIdentifier>().expect("oid")
+        );
+        assert_eq!(
+            t.tst_info.accuracy,
+            Some(Accuracy {
+                seconds: Some(1),
+                millis: Some(500),
+                micros: None
+            })
+        );
+        verifier()
+            .verify_response(&resp, &Expectation::data(&data))
+            .expect("by data");
+        verifier()
+            .verify_token(
+                &fixture(&format!("ts/token-{name}.der")),
+                &Expectation::data(&data),
+            )
+            .expect("token");
         let nocert = fixture(&format!("ts/resp-{name}-nocert.tsr"));
-        assert!(verifier().verify_response(&nocert, &Expectation::data(&data)).is_err());
-        verifier().untrusted(untrusted.clone()).verify_response(&nocert, &Expectation::data(&data)).expect("nocert");
+        assert!(
+            verifier()
+                .verify_response(&nocert, &Expectation::data(&data))
+                .is_err()
+        );
+        verifier()
+            .untrusted(untrusted.clone())
+            .verify_response(&nocert, &Expectation::data(&data))
+            .expect("nocert");
         // Wrong data, wrong anchor, wrong nonce.
-        assert!(matches!(verifier().verify_response(&resp, &Expectation::data(b"other")), Err(VerifyError::ImprintMismatch)));
+        assert!(matches!(
+            verifier().verify_response(&resp, &Expectation::data(b"other")),
+            Err(VerifyError::ImprintMismatch)
+        ));
         let other = TokenVerifier::new(certs("pki/other-root.pem"));
-        assert!(matches!(other.verify_response(&resp, &Expectation::data(&data)), Err(VerifyError::Path(_))));
+        assert!(matches!(
+            other.verify_response(&resp, &Expectation::data(&data)),
+            Err(VerifyError::Path(_))
+        ));
         let mut wrong = Expectation::request(&req);
         wrong.nonce = Some(Int::new(&[1, 2, 3]).expect("int"));
-        assert!(matches!(verifier().verify_response(&resp, &wrong), Err(VerifyError::NonceMismatch)));
+        assert!(matches!(
+            verifier().verify_response(&resp, &wrong),
+            Err(VerifyError::NonceMismatch)
+        ));
     }
-    verifier().verify_response(&fixture("ts/resp-rsa-essv1.tsr"), &Expectation::data(&data)).expect("ESS v1");
+    verifier()
+        .verify_response(&fixture("ts/resp-rsa-essv1.tsr"), &Expectation::data(&data))
+        .expect("ESS v1");
 }
 
 #[test]
 fn any_flipped_byte_in_a_token_fails_verification() {
     // Without certificates in the token every byte is either signed or checked.
     let tsa = p256();
-    let req = TimeStampReqBuilder::new(DigestAlgorithm::Sha256).data(b"f").with_nonce().build().expect("req");
-    let der = tsa.respond(&req.to_der().expect("der"), now(), serial()).der;
+    let req = TimeStampReqBuilder::new(DigestAlgorithm::Sha256)
+        .data(b"f")
+        .with_nonce()
+        .build()
+        .expect("req");
+    let der = tsa
+        .respond(&req.to_der().expect("der"), now(), serial())
+        .der;
     let exp = Expectation::request(&req);
     let mut untrusted = certs("pki/tsa-p256.pem");
     untrusted.extend(certs("pki/chain.pem"));
     let v = verifier().untrusted(untrusted);
-    v.verify_response(&der, &exp).expect("intact token verifies");
+    v.verify_response(&der, &exp)
+        .expect("intact token verifies");
     // Bytes 4..9 are the status; granted(0) flipped to grantedWithMods(1) is still a token.
     assert_eq!(der[4..9], [0x30, 0x03, 0x02, 0x01, 0x00]);
     for i in (0..der.len()).filter(|i| *i != 8) {
         let mut bad = der.clone();
         bad[i] ^= 0x01;
-        assert!(v.verify_response(&bad, &exp).is_err(), "byte {i} of {} flipped and still verified", der.len());
+        assert!(
+            v.verify_response(&bad, &exp).is_err(),
+            "byte {i} of {} flipped and still verified",
+            der.len()
+        );
     }
 }

@@ -178,7 +178,9 @@ impl PkiFailureInfo {
 
     /// The named bits that are set.
     pub fn bits(self) -> impl Iterator<Item = FailureInfo> {
-        FailureInfo::ALL.into_iter().filter(move |b| self.contains(*b))
+        FailureInfo::ALL
+            .into_iter()
+            .filter(move |b| self.contains(*b))
     }
 
     fn to_bit_string(self) -> der::Result<BitString> {
@@ -258,7 +260,11 @@ pub struct PkiStatusInfo {
 impl PkiStatusInfo {
     /// `granted`, nothing else.
     pub fn granted() -> Self {
-        Self { status: PkiStatus::Granted, status_string: None, fail_info: None }
+        Self {
+            status: PkiStatus::Granted,
+            status_string: None,
+            fail_info: None,
+        }
     }
 
     /// `rejection` with one failure bit and a human-readable reason.
@@ -401,17 +407,34 @@ mod tests {
     }
 
     fn arb_imprint() -> impl Strategy<Value = MessageImprint> {
-        (prop_oneof![Just(crate::oid::SHA256), Just(crate::oid::SHA512), Just(crate::oid::SHA1)],
-         proptest::collection::vec(any::<u8>(), 0..65))
+        (
+            prop_oneof![
+                Just(crate::oid::SHA256),
+                Just(crate::oid::SHA512),
+                Just(crate::oid::SHA1)
+            ],
+            proptest::collection::vec(any::<u8>(), 0..65),
+        )
             .prop_map(|(oid, h)| MessageImprint {
-                hash_algorithm: AlgorithmIdentifierOwned { oid, parameters: None },
+                hash_algorithm: AlgorithmIdentifierOwned {
+                    oid,
+                    parameters: None,
+                },
                 hashed_message: OctetString::new(h).expect("octets"),
             })
     }
 
     fn arb_accuracy() -> impl Strategy<Value = Accuracy> {
-        (proptest::option::of(any::<u32>()), proptest::option::of(1u16..1000), proptest::option::of(1u16..1000))
-            .prop_map(|(seconds, millis, micros)| Accuracy { seconds, millis, micros })
+        (
+            proptest::option::of(any::<u32>()),
+            proptest::option::of(1u16..1000),
+            proptest::option::of(1u16..1000),
+        )
+            .prop_map(|(seconds, millis, micros)| Accuracy {
+                seconds,
+                millis,
+                micros,
+            })
     }
 
     prop_compose! {
@@ -485,7 +508,14 @@ mod tests {
 
     #[test]
     fn accuracy_from_micros() {
-        assert_eq!(Accuracy::from_micros(1_500_000), Accuracy { seconds: Some(1), millis: Some(500), micros: None });
+        assert_eq!(
+            Accuracy::from_micros(1_500_000),
+            Accuracy {
+                seconds: Some(1),
+                millis: Some(500),
+                micros: None
+            }
+        );
         assert_eq!(Accuracy::from_micros(1).to_micros(), 1);
     }
 }

@@ -8,7 +8,10 @@ use std::{
 use cms::{
     cert::{CertificateChoices, IssuerAndSerialNumber},
     content_info::{CmsVersion, ContentInfo},
-    signed_data::{CertificateSet, EncapsulatedContentInfo, SignedData, SignerIdentifier, SignerInfo, SignerInfos},
+    signed_data::{
+        CertificateSet, EncapsulatedContentInfo, SignedData, SignerIdentifier, SignerInfo,
+        SignerInfos,
+    },
 };
 use der::{
     Any, Decode, Encode,
@@ -56,8 +59,16 @@ impl AuthorityConfig {
         Self {
             default_policy,
             accepted_policies: Vec::new(),
-            accepted_digests: vec![DigestAlgorithm::Sha256, DigestAlgorithm::Sha384, DigestAlgorithm::Sha512],
-            accuracy: Some(Accuracy { seconds: Some(1), millis: None, micros: None }),
+            accepted_digests: vec![
+                DigestAlgorithm::Sha256,
+                DigestAlgorithm::Sha384,
+                DigestAlgorithm::Sha512,
+            ],
+            accuracy: Some(Accuracy {
+                seconds: Some(1),
+                millis: None,
+                micros: None,
+            }),
             fraction_digits: 3,
             ordering: false,
             include_tsa_name: true,
@@ -78,7 +89,10 @@ pub struct Rejection {
 
 impl Rejection {
     fn new(fail_info: FailureInfo, reason: impl Into<String>) -> Self {
-        Self { fail_info, reason: reason.into() }
+        Self {
+            fail_info,
+            reason: reason.into(),
+        }
     }
 }
 
@@ -138,28 +152,47 @@ pub struct Authority {
 impl Authority {
     /// Checks the certificate (critical timeStamping-only EKU, key matches `signer`) and the
     /// configuration, and precomputes what every token shares.
-    pub fn new(cert: Certificate, signer: Arc<dyn Signer>, config: AuthorityConfig) -> Result<Self> {
+    pub fn new(
+        cert: Certificate,
+        signer: Arc<dyn Signer>,
+        config: AuthorityConfig,
+    ) -> Result<Self> {
         cert::check_time_stamping_eku(&cert)?;
-        if !key_matches(signer.as_ref(), cert.tbs_certificate().subject_public_key_info()) {
-            return Err(Error::Certificate("the private key does not match the TSA certificate".into()));
+        if !key_matches(
+            signer.as_ref(),
+            cert.tbs_certificate().subject_public_key_info(),
+        ) {
+            return Err(Error::Certificate(
+                "the private key does not match the TSA certificate".into(),
+            ));
         }
         if config.fraction_digits > 9 {
             return Err(Error::Certificate("fraction_digits must be 0..=9".into()));
         }
         if config.accuracy.is_some_and(|a| !a.is_valid()) {
-            return Err(Error::Certificate("accuracy millis and micros must be 1..=999".into()));
+            return Err(Error::Certificate(
+                "accuracy millis and micros must be 1..=999".into(),
+            ));
         }
         let cert_der = cert.to_der()?;
         let ess_attribute = ess::signing_certificate_v2_attribute(&cert, &cert_der)?;
         let mut choices = vec![CertificateChoices::Certificate(cert.clone())];
-        choices.extend(config.chain.iter().cloned().map(CertificateChoices::Certificate));
+        choices.extend(
+            config
+                .chain
+                .iter()
+                .cloned()
+                .map(CertificateChoices::Certificate),
+        );
         let certificates = CertificateSet::try_from(choices)?;
         let tbs = cert.tbs_certificate();
         let sid = SignerIdentifier::IssuerAndSerialNumber(IssuerAndSerialNumber {
             issuer: tbs.issuer().clone(),
             serial_number: tbs.serial_number().clone(),
         });
-        let tsa_name = config.include_tsa_name.then(|| GeneralName::DirectoryName(tbs.subject().clone()));
+        let tsa_name = config
+            .include_tsa_name
+            .then(|| GeneralName::DirectoryName(tbs.subject().clone()));
         let tolerance = u128::from(config.accuracy.map_or(0, |a| a.to_micros())) * 1000;
         let (not_before, not_after) = cert::validity(&cert);
         Ok(Self {
@@ -201,28 +234,56 @@ impl Authority {
         let request = TimeStampReq::from_der(request_der)
             .map_err(|e| Rejection::new(BadDataFormat, format!("not a DER TimeStampReq: {e}")))?;
         if request.version != 1 {
-            return Err(Rejection::new(BadRequest, format!("version {} is not v1", request.version)));
+            return Err(Rejection::new(
+                BadRequest,
+                format!("version {} is not v1", request.version),
+            ));
         }
         let alg = &request.message_imprint.hash_algorithm;
         let digest = DigestAlgorithm::from_algorithm_identifier(alg)
             .filter(|d| *d != DigestAlgorithm::Sha1 && self.config.accepted_digests.contains(d))
-            .ok_or_else(|| Rejection::new(BadAlg, format!("hash algorithm {} is not accepted", alg.oid)))?;
+            .ok_or_else(|| {
+                Rejection::new(
+                    BadAlg,
+                    format!("hash algorithm {} is not accepted", alg.oid),
+                )
+            })?;
         let got = request.message_imprint.hashed_message.as_bytes().len();
         if got != digest.output_len() {
             return Err(Rejection::new(
                 BadDataFormat,
-                format!("{digest} imprint must be {} octets, got {got}", digest.output_len()),
+                format!(
+                    "{digest} imprint must be {} octets, got {got}",
+                    digest.output_len()
+                ),
             ));
         }
         let policy = match request.req_policy {
             None => self.config.default_policy,
-            Some(p) if p == self.config.default_policy || self.config.accepted_policies.contains(&p) => p,
-            Some(p) => return Err(Rejection::new(UnacceptedPolicy, format!("policy {p} is not accepted"))),
+            Some(p)
+                if p == self.config.default_policy
+                    || self.config.accepted_policies.contains(&p) =>
+            {
+                p
+            }
+            Some(p) => {
+                return Err(Rejection::new(
+                    UnacceptedPolicy,
+                    format!("policy {p} is not accepted"),
+                ));
+            }
         };
         if let Some(ext) = request.extensions.as_ref().and_then(|e| e.first()) {
-            return Err(Rejection::new(UnacceptedExtension, format!("extension {} is not supported", ext.extn_id)));
+            return Err(Rejection::new(
+                UnacceptedExtension,
+                format!("extension {} is not supported", ext.extn_id),
+            ));
         }
-        Ok(CheckedRequest { request, digest, policy })
+        Ok(CheckedRequest {
+            request,
+            digest,
+            policy,
+        })
     }
 
     /// Answers one request: a granted response with a token, or a rejection. Never fails: every
@@ -235,12 +296,26 @@ impl Authority {
     pub fn respond(&self, request_der: &[u8], now: SystemTime, serial: Int) -> Issued {
         let checked = match self.check(request_der) {
             Ok(c) => c,
-            Err(r) => return Issued { der: rejection_der(&r), outcome: Err(r), digest: None },
+            Err(r) => {
+                return Issued {
+                    der: rejection_der(&r),
+                    outcome: Err(r),
+                    digest: None,
+                };
+            }
         };
         let digest = Some(checked.digest);
         match self.issue(&checked, now, serial) {
-            Ok((der, serial, gen_time)) => Issued { der, outcome: Ok((serial, gen_time)), digest },
-            Err(r) => Issued { der: rejection_der(&r), outcome: Err(r), digest },
+            Ok((der, serial, gen_time)) => Issued {
+                der,
+                outcome: Ok((serial, gen_time)),
+                digest,
+            },
+            Err(r) => Issued {
+                der: rejection_der(&r),
+                outcome: Err(r),
+                digest,
+            },
         }
     }
 
@@ -266,30 +341,39 @@ impl Authority {
         };
         let der = self
             .sign_token(&tst, gen_time, checked.request.cert_req)
-            .map_err(|e| Rejection::new(FailureInfo::SystemFailure, format!("signing failed: {e}")))?;
+            .map_err(|e| {
+                Rejection::new(FailureInfo::SystemFailure, format!("signing failed: {e}"))
+            })?;
         Ok((der, serial, gen_time))
     }
 
     fn gen_time(&self, now: SystemTime) -> std::result::Result<GenTime, Rejection> {
         let unavailable = |why: &str| Rejection::new(FailureInfo::TimeNotAvailable, why);
         if now < self.not_before || now > self.not_after {
-            return Err(unavailable("the TSA certificate is not valid at the current time"));
+            return Err(unavailable(
+                "the TSA certificate is not valid at the current time",
+            ));
         }
         let digits = self.config.fraction_digits;
-        let t = GenTime::from_system_time(now, digits).map_err(|_| unavailable("clock out of range"))?;
+        let t = GenTime::from_system_time(now, digits)
+            .map_err(|_| unavailable("clock out of range"))?;
         let unit = 10u128.pow(9 - u32::from(digits));
         let mut last = self.last_gen_time.lock().unwrap_or_else(|p| p.into_inner());
         let mut nanos = t.unix_nanos();
         if nanos + self.tolerance < *last {
-            return Err(unavailable("the clock reads earlier than a time already issued"));
+            return Err(unavailable(
+                "the clock reads earlier than a time already issued",
+            ));
         }
         if self.config.ordering && nanos <= *last {
             nanos = *last + unit;
         }
         *last = (*last).max(nanos);
         drop(last);
-        let secs = u64::try_from(nanos / 1_000_000_000).map_err(|_| unavailable("clock out of range"))?;
-        GenTime::from_unix(secs, (nanos % 1_000_000_000) as u32).map_err(|_| unavailable("clock out of range"))
+        let secs =
+            u64::try_from(nanos / 1_000_000_000).map_err(|_| unavailable("clock out of range"))?;
+        GenTime::from_unix(secs, (nanos % 1_000_000_000) as u32)
+            .map_err(|_| unavailable("clock out of range"))
     }
 
     fn sign_token(&self, tst: &TstInfo, gen_time: GenTime, cert_req: bool) -> Result<Vec<u8>> {
@@ -299,7 +383,10 @@ impl Authority {
         let attrs: Attributes = SetOfVec::try_from(vec![
             attribute(oid::ATTR_CONTENT_TYPE, &oid::CT_TST_INFO)?,
             attribute(oid::ATTR_SIGNING_TIME, &signing_time)?,
-            attribute(oid::ATTR_MESSAGE_DIGEST, &OctetString::new(digest.digest(&econtent))?)?,
+            attribute(
+                oid::ATTR_MESSAGE_DIGEST,
+                &OctetString::new(digest.digest(&econtent))?,
+            )?,
             self.ess_attribute.clone(),
         ])?;
         let signature = self.signer.sign(&attrs.to_der()?)?;
@@ -325,14 +412,23 @@ impl Authority {
         };
         let resp = TimeStampResp {
             status: PkiStatusInfo::granted(),
-            time_stamp_token: Some(ContentInfo { content_type: oid::SIGNED_DATA, content: Any::encode_from(&signed_data)? }),
+            time_stamp_token: Some(ContentInfo {
+                content_type: oid::SIGNED_DATA,
+                content: Any::encode_from(&signed_data)?,
+            }),
         };
         Ok(resp.to_der()?)
     }
 }
 
-fn attribute<T: der::EncodeValue + der::Tagged>(oid: ObjectIdentifier, value: &T) -> Result<Attribute> {
-    Ok(Attribute { oid, values: SetOfVec::try_from(vec![Any::encode_from(value)?])? })
+fn attribute<T: der::EncodeValue + der::Tagged>(
+    oid: ObjectIdentifier,
+    value: &T,
+) -> Result<Attribute> {
+    Ok(Attribute {
+        oid,
+        values: SetOfVec::try_from(vec![Any::encode_from(value)?])?,
+    })
 }
 
 /// RFC 5652 11.3: UTCTime for 1950 through 2049, GeneralizedTime otherwise.
@@ -347,12 +443,17 @@ fn signing_time(unix_secs: u64) -> Result<Time> {
 /// DER of a rejection response. Encoding a status cannot fail in practice; should it, the
 /// fixed systemFailure response is sent so the client still gets a protocol answer.
 pub fn rejection_der(r: &Rejection) -> Vec<u8> {
-    let resp = TimeStampResp { status: PkiStatusInfo::rejection(r.fail_info, r.reason.clone()), time_stamp_token: None };
+    let resp = TimeStampResp {
+        status: PkiStatusInfo::rejection(r.fail_info, r.reason.clone()),
+        time_stamp_token: None,
+    };
     resp.to_der().unwrap_or_else(|_| SYSTEM_FAILURE.to_vec())
 }
 
 /// `TimeStampResp { status { rejection, failInfo systemFailure } }`.
-const SYSTEM_FAILURE: [u8; 14] = [0x30, 0x0c, 0x30, 0x0a, 0x02, 0x01, 0x02, 0x03, 0x05, 0x06, 0x00, 0x00, 0x00, 0x40];
+const SYSTEM_FAILURE: [u8; 14] = [
+    0x30, 0x0c, 0x30, 0x0a, 0x02, 0x01, 0x02, 0x03, 0x05, 0x06, 0x00, 0x00, 0x00, 0x40,
+];
 
 /// A random serial number: positive, exactly 159 bits, so independent instances do not collide.
 pub fn random_serial() -> Result<Int> {
@@ -361,7 +462,6 @@ pub fn random_serial() -> Result<Int> {
     b[0] = (b[0] & 0x3f) | 0x40;
     Ok(Int::new(&b)?)
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -372,7 +472,12 @@ mod tests {
     fn system_failure_constant_decodes() {
         let r = TimeStampResp::from_der(&SYSTEM_FAILURE).expect("decodes");
         assert_eq!(r.status.status, PkiStatus::Rejection);
-        assert!(r.status.fail_info.expect("failInfo").contains(FailureInfo::SystemFailure));
+        assert!(
+            r.status
+                .fail_info
+                .expect("failInfo")
+                .contains(FailureInfo::SystemFailure)
+        );
     }
 
     #[test]

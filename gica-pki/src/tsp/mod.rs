@@ -7,8 +7,8 @@ mod request;
 mod verify;
 
 pub use asn1::{
-    Accuracy, FailureInfo, MessageImprint, PkiFailureInfo, PkiStatus, PkiStatusInfo, TimeStampReq, TimeStampResp,
-    TstInfo,
+    Accuracy, FailureInfo, MessageImprint, PkiFailureInfo, PkiStatus, PkiStatusInfo, TimeStampReq,
+    TimeStampResp, TstInfo,
 };
 pub use authority::{
     Authority, AuthorityConfig, CheckedRequest, Issued, Rejection, random_serial, rejection_der,

@@ -31,7 +31,14 @@ pub struct TimeStampReqBuilder {
 impl TimeStampReqBuilder {
     /// A request whose imprint uses `digest`.
     pub fn new(digest: DigestAlgorithm) -> Self {
-        Self { digest, hash: None, nonce: None, random_nonce: false, cert_req: false, policy: None }
+        Self {
+            digest,
+            hash: None,
+            nonce: None,
+            random_nonce: false,
+            cert_req: false,
+            policy: None,
+        }
     }
 
     /// Stamps `data` (hashed here).
@@ -78,9 +85,15 @@ impl TimeStampReqBuilder {
 
     /// The request. Fails if no data or hash was given, or the hash length is wrong.
     pub fn build(self) -> Result<TimeStampReq> {
-        let hash = self.hash.ok_or_else(|| Error::Signing("no data or hash to stamp".into()))?;
+        let hash = self
+            .hash
+            .ok_or_else(|| Error::Signing("no data or hash to stamp".into()))?;
         if hash.len() != self.digest.output_len() {
-            return Err(Error::Signing(format!("a {} hash is {} octets", self.digest, self.digest.output_len())));
+            return Err(Error::Signing(format!(
+                "a {} hash is {} octets",
+                self.digest,
+                self.digest.output_len()
+            )));
         }
         let nonce = match (self.nonce, self.random_nonce) {
             (Some(n), _) => Some(n),

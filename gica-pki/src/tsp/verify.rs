@@ -104,23 +104,41 @@ pub struct Expectation {
 impl Expectation {
     /// Check the imprint against `data`.
     pub fn data(data: &[u8]) -> Self {
-        Self { imprint: ImprintCheck::Data(data.to_vec()), nonce: None, strict_nonce: false, policy: None }
+        Self {
+            imprint: ImprintCheck::Data(data.to_vec()),
+            nonce: None,
+            strict_nonce: false,
+            policy: None,
+        }
     }
 
     /// Check the imprint against a hash.
     pub fn digest(digest: DigestAlgorithm, hash: &[u8]) -> Self {
-        Self { imprint: ImprintCheck::Digest(digest, hash.to_vec()), nonce: None, strict_nonce: false, policy: None }
+        Self {
+            imprint: ImprintCheck::Digest(digest, hash.to_vec()),
+            nonce: None,
+            strict_nonce: false,
+            policy: None,
+        }
     }
 
     /// Everything a request asked: imprint, nonce (present or absent), policy.
     pub fn request(req: &TimeStampReq) -> Self {
-        let digest = DigestAlgorithm::from_algorithm_identifier(&req.message_imprint.hash_algorithm);
+        let digest =
+            DigestAlgorithm::from_algorithm_identifier(&req.message_imprint.hash_algorithm);
         let imprint = match digest {
-            Some(d) => ImprintCheck::Digest(d, req.message_imprint.hashed_message.as_bytes().to_vec()),
+            Some(d) => {
+                ImprintCheck::Digest(d, req.message_imprint.hashed_message.as_bytes().to_vec())
+            }
             // An unknown algorithm cannot match any token we accept.
             None => ImprintCheck::Data(Vec::new()),
         };
-        Self { imprint, nonce: req.nonce.clone(), strict_nonce: true, policy: req.req_policy }
+        Self {
+            imprint,
+            nonce: req.nonce.clone(),
+            strict_nonce: true,
+            policy: req.req_policy,
+        }
     }
 }
 
@@ -154,7 +172,10 @@ pub struct TokenVerifier {
 impl TokenVerifier {
     /// Trust these anchors (roots, or any certificate the caller trusts).
     pub fn new(anchors: Vec<Certificate>) -> Self {
-        Self { anchors, untrusted: Vec::new() }
+        Self {
+            anchors,
+            untrusted: Vec::new(),
+        }
     }
 
     /// Extra certificates for finding the signer and building the path (`-untrusted`).
@@ -165,7 +186,11 @@ impl TokenVerifier {
     }
 
     /// Verifies a DER TimeStampResp: status granted, then the token.
-    pub fn verify_response(&self, response_der: &[u8], expect: &Expectation) -> Result<VerifiedToken, VerifyError> {
+    pub fn verify_response(
+        &self,
+        response_der: &[u8],
+        expect: &Expectation,
+    ) -> Result<VerifiedToken, VerifyError> {
         let resp = TimeStampResp::from_der(response_der).map_err(malformed("TimeStampResp"))?;
         match resp.status.status {
             PkiStatus::Granted | PkiStatus::GrantedWithMods => {}
@@ -177,17 +202,27 @@ impl TokenVerifier {
                 });
             }
         }
-        let token = resp.time_stamp_token.ok_or(VerifyError::Token("granted without a token"))?;
+        let token = resp
+            .time_stamp_token
+            .ok_or(VerifyError::Token("granted without a token"))?;
         self.verify_content_info(&token, expect)
     }
 
     /// Verifies a DER TimeStampToken (a ContentInfo), as `openssl ts -verify -token_in`.
-    pub fn verify_token(&self, token_der: &[u8], expect: &Expectation) -> Result<VerifiedToken, VerifyError> {
+    pub fn verify_token(
+        &self,
+        token_der: &[u8],
+        expect: &Expectation,
+    ) -> Result<VerifiedToken, VerifyError> {
         let token = ContentInfo::from_der(token_der).map_err(malformed("TimeStampToken"))?;
         self.verify_content_info(&token, expect)
     }
 
-    fn verify_content_info(&self, token: &ContentInfo, expect: &Expectation) -> Result<VerifiedToken, VerifyError> {
+    fn verify_content_info(
+        &self,
+        token: &ContentInfo,
+        expect: &Expectation,
+    ) -> Result<VerifiedToken, VerifyError> {
         if token.content_type != oid::SIGNED_DATA {
             return Err(VerifyError::Token("contentType is not id-signedData"));
         }
@@ -228,19 +263,41 @@ impl TokenVerifier {
             SignerIdentifier::SubjectKeyIdentifier(_) => cms::content_info::CmsVersion::V3,
         };
         if si.version != want {
-            return Err(VerifyError::Token("SignerInfo version does not match its sid (RFC 5652 5.3)"));
+            return Err(VerifyError::Token(
+                "SignerInfo version does not match its sid (RFC 5652 5.3)",
+            ));
         }
-        if !sd.digest_algorithms.iter().any(|a| a.oid == si.digest_alg.oid) {
-            return Err(VerifyError::Token("the signer's digest algorithm is not in digestAlgorithms"));
+        if !sd
+            .digest_algorithms
+            .iter()
+            .any(|a| a.oid == si.digest_alg.oid)
+        {
+            return Err(VerifyError::Token(
+                "the signer's digest algorithm is not in digestAlgorithms",
+            ));
         }
-        let signer = pool.iter().find(|c| sid_names(&si.sid, c)).cloned().ok_or(VerifyError::SignerCertificateMissing)?;
+        let signer = pool
+            .iter()
+            .find(|c| sid_names(&si.sid, c))
+            .cloned()
+            .ok_or(VerifyError::SignerCertificateMissing)?;
         check_signer_info(si, econtent, &signer)?;
         check_ess(si.signed_attrs.as_ref(), &signer, &pool)?;
         check_expectation(&tst_info, expect)?;
-        cert::check_time_stamping_eku(&signer).map_err(|e| VerifyError::TsaCertificate(e.to_string()))?;
-        let path = cert::verify_path(&signer, &pool, &self.anchors, tst_info.gen_time.to_system_time())
-            .map_err(|e| VerifyError::Path(e.to_string()))?;
-        Ok(VerifiedToken { tst_info, signer, path })
+        cert::check_time_stamping_eku(&signer)
+            .map_err(|e| VerifyError::TsaCertificate(e.to_string()))?;
+        let path = cert::verify_path(
+            &signer,
+            &pool,
+            &self.anchors,
+            tst_info.gen_time.to_system_time(),
+        )
+        .map_err(|e| VerifyError::Path(e.to_string()))?;
+        Ok(VerifiedToken {
+            tst_info,
+            signer,
+            path,
+        })
     }
 }
 
@@ -257,32 +314,51 @@ fn sid_names(sid: &SignerIdentifier, cert: &Certificate) -> bool {
 }
 
 /// The single value of the single attribute of type `oid`, if present.
-fn attr_value<'a>(attrs: &'a Attributes, oid: ObjectIdentifier) -> Result<Option<&'a Any>, VerifyError> {
+fn attr_value<'a>(
+    attrs: &'a Attributes,
+    oid: ObjectIdentifier,
+) -> Result<Option<&'a Any>, VerifyError> {
     let mut found = attrs.iter().filter(|a| a.oid == oid);
-    let Some(attr) = found.next() else { return Ok(None) };
+    let Some(attr) = found.next() else {
+        return Ok(None);
+    };
     if found.next().is_some() || attr.values.len() != 1 {
-        return Err(VerifyError::Token("a signed attribute must occur once with one value"));
+        return Err(VerifyError::Token(
+            "a signed attribute must occur once with one value",
+        ));
     }
     Ok(attr.values.iter().next())
 }
 
-fn check_signer_info(si: &SignerInfo, econtent: &[u8], signer: &Certificate) -> Result<(), VerifyError> {
-    let attrs = si.signed_attrs.as_ref().ok_or(VerifyError::Token("no signed attributes"))?;
+fn check_signer_info(
+    si: &SignerInfo,
+    econtent: &[u8],
+    signer: &Certificate,
+) -> Result<(), VerifyError> {
+    let attrs = si
+        .signed_attrs
+        .as_ref()
+        .ok_or(VerifyError::Token("no signed attributes"))?;
     let content_type: ObjectIdentifier = attr_value(attrs, oid::ATTR_CONTENT_TYPE)?
         .ok_or(VerifyError::Token("no contentType attribute"))?
         .decode_as()
         .map_err(malformed("contentType"))?;
     if content_type != oid::CT_TST_INFO {
-        return Err(VerifyError::Token("contentType attribute is not id-ct-TSTInfo"));
+        return Err(VerifyError::Token(
+            "contentType attribute is not id-ct-TSTInfo",
+        ));
     }
-    let digest = DigestAlgorithm::from_algorithm_identifier(&si.digest_alg)
-        .ok_or_else(|| VerifyError::Signature(format!("unknown digest algorithm {}", si.digest_alg.oid)))?;
+    let digest = DigestAlgorithm::from_algorithm_identifier(&si.digest_alg).ok_or_else(|| {
+        VerifyError::Signature(format!("unknown digest algorithm {}", si.digest_alg.oid))
+    })?;
     let md: OctetString = attr_value(attrs, oid::ATTR_MESSAGE_DIGEST)?
         .ok_or(VerifyError::Token("no messageDigest attribute"))?
         .decode_as()
         .map_err(malformed("messageDigest"))?;
     if md.as_bytes() != digest.digest(econtent) {
-        return Err(VerifyError::Signature("messageDigest does not match the TSTInfo".into()));
+        return Err(VerifyError::Signature(
+            "messageDigest does not match the TSTInfo".into(),
+        ));
     }
     let signed = attrs.to_der().map_err(malformed("signed attributes"))?;
     verify_signature(
@@ -295,35 +371,60 @@ fn check_signer_info(si: &SignerInfo, econtent: &[u8], signer: &Certificate) -> 
     .map_err(|e| VerifyError::Signature(e.to_string()))
 }
 
-fn check_ess(attrs: Option<&Attributes>, signer: &Certificate, pool: &[Certificate]) -> Result<(), VerifyError> {
+fn check_ess(
+    attrs: Option<&Attributes>,
+    signer: &Certificate,
+    pool: &[Certificate],
+) -> Result<(), VerifyError> {
     use VerifyError::SigningCertificate as Ess;
     let attrs = attrs.ok_or(VerifyError::Token("no signed attributes"))?;
     let signer_der = signer.to_der().map_err(malformed("certificate"))?;
-    let pool_der: Vec<(Certificate, Vec<u8>)> =
-        pool.iter().filter_map(|c| c.to_der().ok().map(|d| (c.clone(), d))).collect();
+    let pool_der: Vec<(Certificate, Vec<u8>)> = pool
+        .iter()
+        .filter_map(|c| c.to_der().ok().map(|d| (c.clone(), d)))
+        .collect();
     let v2 = attr_value(attrs, oid::ATTR_SIGNING_CERTIFICATE_V2)?;
     let v1 = attr_value(attrs, oid::ATTR_SIGNING_CERTIFICATE)?;
     if v1.is_none() && v2.is_none() {
-        return Err(Ess("neither signingCertificate nor signingCertificateV2 is present"));
+        return Err(Ess(
+            "neither signingCertificate nor signingCertificateV2 is present",
+        ));
     }
     if let Some(any) = v2 {
-        let sc: SigningCertificateV2 = any.decode_as().map_err(malformed("SigningCertificateV2"))?;
-        let (first, rest) = sc.certs.split_first().ok_or(Ess("empty SigningCertificateV2"))?;
+        let sc: SigningCertificateV2 =
+            any.decode_as().map_err(malformed("SigningCertificateV2"))?;
+        let (first, rest) = sc
+            .certs
+            .split_first()
+            .ok_or(Ess("empty SigningCertificateV2"))?;
         if !first.binds(signer, &signer_der) {
             return Err(Ess("ESSCertIDv2 does not bind the signer certificate"));
         }
-        if !rest.iter().all(|id| pool_der.iter().any(|(c, d)| id.binds(c, d))) {
-            return Err(Ess("an ESSCertIDv2 names a certificate that is not available"));
+        if !rest
+            .iter()
+            .all(|id| pool_der.iter().any(|(c, d)| id.binds(c, d)))
+        {
+            return Err(Ess(
+                "an ESSCertIDv2 names a certificate that is not available",
+            ));
         }
     }
     if let Some(any) = v1 {
         let sc: SigningCertificate = any.decode_as().map_err(malformed("SigningCertificate"))?;
-        let (first, rest) = sc.certs.split_first().ok_or(Ess("empty SigningCertificate"))?;
+        let (first, rest) = sc
+            .certs
+            .split_first()
+            .ok_or(Ess("empty SigningCertificate"))?;
         if !first.binds(signer, &signer_der) {
             return Err(Ess("ESSCertID does not bind the signer certificate"));
         }
-        if !rest.iter().all(|id| pool_der.iter().any(|(c, d)| id.binds(c, d))) {
-            return Err(Ess("an ESSCertID names a certificate that is not available"));
+        if !rest
+            .iter()
+            .all(|id| pool_der.iter().any(|(c, d)| id.binds(c, d)))
+        {
+            return Err(Ess(
+                "an ESSCertID names a certificate that is not available",
+            ));
         }
     }
     Ok(())
@@ -331,11 +432,13 @@ fn check_ess(attrs: Option<&Attributes>, signer: &Certificate, pool: &[Certifica
 
 fn check_expectation(tst: &TstInfo, expect: &Expectation) -> Result<(), VerifyError> {
     let imprint = &tst.message_imprint;
-    let token_digest =
-        DigestAlgorithm::from_algorithm_identifier(&imprint.hash_algorithm).ok_or(VerifyError::ImprintMismatch)?;
+    let token_digest = DigestAlgorithm::from_algorithm_identifier(&imprint.hash_algorithm)
+        .ok_or(VerifyError::ImprintMismatch)?;
     let matches = match &expect.imprint {
         ImprintCheck::Data(data) => token_digest.digest(data) == imprint.hashed_message.as_bytes(),
-        ImprintCheck::Digest(d, h) => *d == token_digest && h.as_slice() == imprint.hashed_message.as_bytes(),
+        ImprintCheck::Digest(d, h) => {
+            *d == token_digest && h.as_slice() == imprint.hashed_message.as_bytes()
+        }
     };
     if !matches {
         return Err(VerifyError::ImprintMismatch);
@@ -345,7 +448,10 @@ fn check_expectation(tst: &TstInfo, expect: &Expectation) -> Result<(), VerifyEr
     }
     if let Some(p) = expect.policy {
         if p != tst.policy {
-            return Err(VerifyError::PolicyMismatch { expected: p, got: tst.policy });
+            return Err(VerifyError::PolicyMismatch {
+                expected: p,
+                got: tst.policy,
+            });
         }
     }
     Ok(())

@@ -1,0 +1,267 @@
+//! Plumbing shared by the gica servers, written once: an accept loop with connection and time
+//! limits, bounded body reading, graceful shutdown, Prometheus text rendering and logging setup.
+#![forbid(unsafe_code)]
+#![warn(missing_docs, clippy::unwrap_used)]
+
+use std::{convert::Infallible, future::Future, net::SocketAddr, sync::Arc, time::Duration};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::{
+    Request, Response, StatusCode,
+    body::Incoming,
+    header::{self, HeaderValue},
+    service::service_fn,
+};
+use hyper_util::{
+    rt::{TokioExecutor, TokioIo, TokioTimer},
+    server::{conn::auto::Builder, graceful::GracefulShutdown},
+};
+use tokio::{net::TcpListener, sync::Semaphore};
+
+/// A response with a complete body.
+pub type HttpResponse = Response<Full<Bytes>>;
+
+/// Bounds on what one client may cost the server.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Largest request body accepted; larger ones get 413 without being read.
+    pub max_body: usize,
+    /// Time allowed for a client to send the request headers.
+    pub header_timeout: Duration,
+    /// Time allowed for a client to send the whole body once headers are in.
+    pub body_timeout: Duration,
+    /// Most connections open at once; further clients wait in the kernel's backlog.
+    pub max_connections: usize,
+    /// How long shutdown waits for requests in flight before closing connections.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_body: 16 * 1024,
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(10),
+            max_connections: 4096,
+            shutdown_grace: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Why a request body could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum BodyError {
+    /// Larger than [`Limits::max_body`].
+    #[error("request body larger than {0} bytes")]
+    TooLarge(usize),
+    /// Not complete within [`Limits::body_timeout`].
+    #[error("request body not received in time")]
+    Timeout,
+    /// The connection failed while reading.
+    #[error("reading request body: {0}")]
+    Io(String),
+}
+
+impl BodyError {
+    /// The HTTP status this error is answered with.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Timeout => StatusCode::REQUEST_TIMEOUT,
+            Self::Io(_) => StatusCode::BAD_REQUEST,
+        }
+    }
+}
+
+/// Reads a request body within `limits`: a declared Content-Length over the cap is refused
+/// before any byte is read, and a body that grows past it is cut off.
+pub async fn read_body(req: Request<Incoming>, limits: &Limits) -> Result<Bytes, BodyError> {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limits.max_body as u64) {
+        return Err(BodyError::TooLarge(limits.max_body));
+    }
+    let body = Limited::new(req.into_body(), limits.max_body);
+    match tokio::time::timeout(limits.body_timeout, body.collect()).await {
+        Err(_) => Err(BodyError::Timeout),
+        Ok(Err(e))
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some() =>
+        {
+            Err(BodyError::TooLarge(limits.max_body))
+        }
+        Ok(Err(e)) => Err(BodyError::Io(e.to_string())),
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+    }
+}
+
+/// A response with `status`, a content type and a body.
+pub fn respond(
+    status: StatusCode,
+    content_type: &'static str,
+    body: impl Into<Bytes>,
+) -> HttpResponse {
+    let mut r = Response::new(Full::new(body.into()));
+    *r.status_mut() = status;
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    r
+}
+
+/// A plain-text response.
+pub fn text(status: StatusCode, body: impl Into<String>) -> HttpResponse {
+    let mut s = body.into();
+    if !s.ends_with('\n') {
+        s.push('\n');
+    }
+    respond(status, "text/plain; charset=utf-8", s)
+}
+
+/// 405 with the Allow header.
+pub fn method_not_allowed(allow: &'static str) -> HttpResponse {
+    let mut r = text(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!("method not allowed; use {allow}"),
+    );
+    r.headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static(allow));
+    r
+}
+
+/// Whether the request's Content-Type is `expected`, ignoring case and media-type parameters
+/// (`application/timestamp-query; charset=binary` matches `application/timestamp-query`).
+pub fn content_type_is<B>(req: &Request<B>, expected: &str) -> bool {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case(expected))
+}
+
+/// Prometheus text exposition of `registry`, as a `/metrics` response.
+pub fn metrics_response(registry: &prometheus_client::registry::Registry) -> HttpResponse {
+    let mut out = String::new();
+    match prometheus_client::encoding::text::encode(&mut out, registry) {
+        Ok(()) => respond(
+            StatusCode::OK,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            out,
+        ),
+        Err(e) => text(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("metrics encoding failed: {e}"),
+        ),
+    }
+}
+
+/// Resolves when the process gets SIGTERM or SIGINT (Ctrl-C).
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => tracing::info!("SIGINT received, shutting down"),
+        () = term => tracing::info!("SIGTERM received, shutting down"),
+    }
+}
+
+/// Serves HTTP/1.1 and HTTP/2 (prior knowledge) on `listener` with `handler` until `shutdown`
+/// resolves, then stops accepting and waits up to [`Limits::shutdown_grace`] for requests in
+/// flight to finish.
+pub async fn serve<H, F>(
+    listener: TcpListener,
+    limits: Limits,
+    handler: H,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()>
+where
+    H: Fn(Request<Incoming>, SocketAddr) -> F + Send + Sync + 'static,
+    F: Future<Output = HttpResponse> + Send + 'static,
+{
+    let handler = Arc::new(handler);
+    let permits = Arc::new(Semaphore::new(limits.max_connections));
+    let graceful = GracefulShutdown::new();
+    let mut builder = Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(Some(Duration::from_secs(30)));
+    let builder = Arc::new(builder);
+    tokio::pin!(shutdown);
+    loop {
+        let permit = tokio::select! {
+            p = permits.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
+            () = &mut shutdown => break,
+        };
+        let (stream, peer) = tokio::select! {
+            r = listener.accept() => match r {
+                Ok(x) => x,
+                Err(e) => {
+                    // EMFILE and friends: back off instead of spinning.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let h = handler.clone();
+        let service = service_fn(move |req| {
+            let fut = h(req, peer);
+            async move { Ok::<_, Infallible>(fut.await) }
+        });
+        let conn = builder
+            .serve_connection(TokioIo::new(stream), service)
+            .into_owned();
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(%peer, error = %e, "connection ended with an error");
+            }
+            drop(permit);
+        });
+    }
+    drop(listener);
+    tokio::select! {
+        () = graceful.shutdown() => tracing::info!("all connections drained"),
+        () = tokio::time::sleep(limits.shutdown_grace) => tracing::warn!("shutdown grace period over; closing remaining connections"),
+    }
+    Ok(())
+}
+
+/// Sets up tracing: `json` for one JSON object a line, else human-readable; level from
+/// `RUST_LOG`, default `info`.
+pub fn init_tracing(json: bool) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = if json {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
+}

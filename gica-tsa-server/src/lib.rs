@@ -1,0 +1,360 @@
+//! gica-tsa-server: an RFC 3161 / RFC 5816 time-stamp authority over HTTP.
+//!
+//! `POST /tsa` (or `/`) with `application/timestamp-query` answers `application/timestamp-reply`;
+//! `GET /tsa/certchain` gives the PEM chain, `/healthz` and `/metrics` are for operators.
+#![forbid(unsafe_code)]
+#![warn(missing_docs, clippy::unwrap_used)]
+
+pub mod config;
+pub mod demo;
+mod metrics;
+
+use std::{
+    future::Future,
+    sync::Arc,
+    time::{Duration, Instant, SystemTime},
+};
+
+use bytes::Bytes;
+use gica_pki::{
+    SignerOptions, SoftwareSigner, cert,
+    der::Encode,
+    tsp::{
+        Accuracy, Authority, AuthorityConfig, FailureInfo, Issued, Rejection, random_serial,
+        rejection_der,
+    },
+};
+use gica_serve::{HttpResponse, Limits};
+use hyper::{Method, Request, StatusCode, body::Incoming, header};
+use tokio::{net::TcpListener, sync::Semaphore};
+
+pub use config::{Args, Settings};
+pub use metrics::Metrics;
+
+/// Media type of requests (RFC 3161 3.4).
+pub const QUERY_TYPE: &str = "application/timestamp-query";
+/// Media type of responses (RFC 3161 3.4).
+pub const REPLY_TYPE: &str = "application/timestamp-reply";
+
+/// How long a request may wait for a signing thread before the TSA says it is busy.
+const SIGNING_QUEUE_WAIT: Duration = Duration::from_secs(5);
+
+/// The TSA's source of time. Injectable so tests can step it.
+pub trait Clock: Send + Sync + 'static {
+    /// The current time.
+    fn now(&self) -> SystemTime;
+}
+
+/// The system clock.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> SystemTime {
+        SystemTime::now()
+    }
+}
+
+/// Why the server would not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// Settings are wrong.
+    #[error(transparent)]
+    Config(#[from] config::ConfigError),
+    /// A file could not be read.
+    #[error("{path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The certificate, key or chain is unfit.
+    #[error("{what}: {source}")]
+    Pki {
+        /// Which input.
+        what: String,
+        /// Why.
+        source: gica_pki::Error,
+    },
+    /// The TSA certificate has expired or is not yet valid.
+    #[error(
+        "the TSA certificate is not valid now (notBefore {not_before:?}, notAfter {not_after:?})"
+    )]
+    CertificateNotValid {
+        /// notBefore.
+        not_before: SystemTime,
+        /// notAfter.
+        not_after: SystemTime,
+    },
+}
+
+/// A running TSA's state: the authority, the signing pool and the metrics.
+pub struct TsaServer {
+    authority: Authority,
+    chain_pem: Bytes,
+    limits: Limits,
+    signing: Semaphore,
+    metrics: Metrics,
+    clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for TsaServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TsaServer")
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+fn read(path: &std::path::Path) -> Result<String, StartError> {
+    std::fs::read_to_string(path).map_err(|source| StartError::Read {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+fn pki(what: impl Into<String>) -> impl FnOnce(gica_pki::Error) -> StartError {
+    let what = what.into();
+    move |source| StartError::Pki { what, source }
+}
+
+impl TsaServer {
+    /// Loads certificate, key and chain as `settings` say and checks them: critical
+    /// timeStamping-only EKU, key matching the certificate, certificate valid now.
+    pub fn from_settings(settings: &Settings, clock: Arc<dyn Clock>) -> Result<Self, StartError> {
+        let (cert_path, key_path) = match (&settings.cert, &settings.key) {
+            (Some(c), Some(k)) => (c, k),
+            _ => {
+                return Err(config::ConfigError::Invalid {
+                    key: "cert",
+                    reason: "--cert and --key are required".into(),
+                }
+                .into());
+            }
+        };
+        let cert_text = read(cert_path)?;
+        let mut certs =
+            cert::load_pem_certs(&cert_text).map_err(pki(cert_path.display().to_string()))?;
+        if certs.is_empty() {
+            return Err(StartError::Pki {
+                what: cert_path.display().to_string(),
+                source: gica_pki::Error::Pem("no CERTIFICATE block".into()),
+            });
+        }
+        let tsa_cert = certs.remove(0);
+        let options = SignerOptions {
+            digest: settings.signing_digest,
+            rsa_pss: settings.rsa_pss,
+        };
+        let signer = SoftwareSigner::from_pem(&read(key_path)?, options)
+            .map_err(pki(key_path.display().to_string()))?;
+        let chain_text = match &settings.chain {
+            Some(p) => read(p)?,
+            None => String::new(),
+        };
+        let mut chain = certs; // anything after the TSA certificate in --cert counts as chain
+        chain.extend(cert::load_pem_certs(&chain_text).map_err(pki("chain"))?);
+        let mut config = AuthorityConfig::new(settings.policy);
+        config.accepted_policies = settings.accept_policies.clone();
+        config.accepted_digests = settings.hashes.clone();
+        config.accuracy =
+            (settings.accuracy_ms > 0).then(|| Accuracy::from_micros(settings.accuracy_ms * 1000));
+        config.fraction_digits = settings.fraction_digits;
+        config.ordering = settings.ordering;
+        config.include_tsa_name = settings.tsa_name;
+        config.chain = chain;
+        let authority = Authority::new(tsa_cert, Arc::new(signer), config)
+            .map_err(pki(cert_path.display().to_string()))?;
+        Self::new(authority, settings.limits, settings.signing_threads, clock)
+    }
+
+    /// A server around a ready authority.
+    pub fn new(
+        authority: Authority,
+        limits: Limits,
+        signing_threads: usize,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, StartError> {
+        let now = clock.now();
+        let Some(left) = authority.certificate_time_left(now) else {
+            let (not_before, not_after) = cert::validity(authority.certificate());
+            return Err(StartError::CertificateNotValid {
+                not_before,
+                not_after,
+            });
+        };
+        let days = left.as_secs() / 86_400;
+        if days < 30 {
+            tracing::warn!(days_left = days, "the TSA certificate expires soon");
+        }
+        let mut chain_pem = String::new();
+        for c in std::iter::once(authority.certificate()).chain(authority.config().chain.iter()) {
+            let der = c.to_der().map_err(|e| StartError::Pki {
+                what: "chain".into(),
+                source: e.into(),
+            })?;
+            let block = gica_pki::der::pem::encode_string(
+                "CERTIFICATE",
+                gica_pki::der::pem::LineEnding::LF,
+                &der,
+            )
+            .map_err(|e| StartError::Pki {
+                what: "chain".into(),
+                source: gica_pki::Error::Pem(e.to_string()),
+            })?;
+            chain_pem.push_str(&block);
+        }
+        let metrics = Metrics::new(authority.certificate());
+        Ok(Self {
+            authority,
+            chain_pem: Bytes::from(chain_pem),
+            limits,
+            signing: Semaphore::new(signing_threads.max(1)),
+            metrics,
+            clock,
+        })
+    }
+
+    /// The authority.
+    pub fn authority(&self) -> &Authority {
+        &self.authority
+    }
+
+    /// Serves on `listener` until `shutdown` resolves, then drains requests in flight.
+    pub async fn serve(
+        self: Arc<Self>,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()>,
+    ) -> std::io::Result<()> {
+        let limits = self.limits;
+        gica_serve::serve(
+            listener,
+            limits,
+            move |req, _peer| {
+                let me = self.clone();
+                async move { me.handle(req).await }
+            },
+            shutdown,
+        )
+        .await
+    }
+
+    /// Answers one HTTP request.
+    pub async fn handle(self: Arc<Self>, req: Request<Incoming>) -> HttpResponse {
+        let path = req.uri().path().to_string();
+        match (req.method(), path.as_str()) {
+            (&Method::POST, "/tsa" | "/") => self.time_stamp(req).await,
+            (_, "/tsa" | "/") => gica_serve::method_not_allowed("POST"),
+            (&Method::GET | &Method::HEAD, "/tsa/certchain") => gica_serve::respond(
+                StatusCode::OK,
+                "application/pem-certificate-chain",
+                self.chain_pem.clone(),
+            ),
+            (&Method::GET | &Method::HEAD, "/healthz") => gica_serve::text(StatusCode::OK, "ok"),
+            (&Method::GET, "/metrics") => self
+                .metrics
+                .render(self.authority.certificate_time_left(self.clock.now())),
+            (_, "/tsa/certchain" | "/healthz" | "/metrics") => {
+                gica_serve::method_not_allowed("GET")
+            }
+            _ => gica_serve::text(
+                StatusCode::NOT_FOUND,
+                "not found; POST time-stamp queries to /tsa",
+            ),
+        }
+    }
+
+    async fn time_stamp(self: Arc<Self>, req: Request<Incoming>) -> HttpResponse {
+        if !gica_serve::content_type_is(&req, QUERY_TYPE) {
+            self.metrics.http_error("unsupported_media_type");
+            return gica_serve::text(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                format!("Content-Type must be {QUERY_TYPE}"),
+            );
+        }
+        let body = match gica_serve::read_body(req, &self.limits).await {
+            Ok(b) => b,
+            Err(e) => {
+                self.metrics.http_error(match e.status() {
+                    StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+                    StatusCode::REQUEST_TIMEOUT => "timeout",
+                    _ => "bad_body",
+                });
+                return gica_serve::text(e.status(), e.to_string());
+            }
+        };
+        let Ok(Ok(_permit)) =
+            tokio::time::timeout(SIGNING_QUEUE_WAIT, self.signing.acquire()).await
+        else {
+            return self.busy();
+        };
+        let me = self.clone();
+        let job = tokio::task::spawn_blocking(move || {
+            let start = Instant::now();
+            let issued = match random_serial() {
+                Ok(serial) => me.authority.respond(&body, me.clock.now(), serial),
+                Err(e) => {
+                    let r = Rejection {
+                        fail_info: FailureInfo::SystemFailure,
+                        reason: format!("no serial: {e}"),
+                    };
+                    Issued {
+                        der: rejection_der(&r),
+                        outcome: Err(r),
+                        digest: None,
+                    }
+                }
+            };
+            (issued, start.elapsed())
+        });
+        let (issued, elapsed) = match job.await {
+            Ok(x) => x,
+            Err(e) => {
+                tracing::error!(error = %e, "signing task failed");
+                let r = Rejection {
+                    fail_info: FailureInfo::SystemFailure,
+                    reason: "internal error".into(),
+                };
+                self.metrics.outcome(&Err(r.clone()), None);
+                return gica_serve::respond(StatusCode::OK, REPLY_TYPE, rejection_der(&r));
+            }
+        };
+        self.metrics.outcome(&issued.outcome, Some(elapsed));
+        let hash = issued.digest.map_or("-", |d| d.name());
+        match &issued.outcome {
+            Ok((serial, gen_time)) => tracing::info!(
+                serial = %hex::encode(serial.as_bytes()),
+                gen_time = %gen_time,
+                hash,
+                outcome = "granted",
+                "token issued"
+            ),
+            Err(r) => {
+                tracing::info!(hash, outcome = "rejection", fail_info = r.fail_info.name(), reason = %r.reason, "request refused")
+            }
+        }
+        let mut resp = gica_serve::respond(StatusCode::OK, REPLY_TYPE, issued.der);
+        resp.headers_mut().insert(
+            header::CACHE_CONTROL,
+            header::HeaderValue::from_static("no-store"),
+        );
+        resp
+    }
+
+    fn busy(&self) -> HttpResponse {
+        let r = Rejection {
+            fail_info: FailureInfo::SystemFailure,
+            reason: "the TSA is busy; retry shortly".into(),
+        };
+        self.metrics.outcome(&Err(r.clone()), None);
+        let mut resp = gica_serve::respond(
+            StatusCode::SERVICE_UNAVAILABLE,
+            REPLY_TYPE,
+            rejection_der(&r),
+        );
+        resp.headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+        resp
+    }
+}

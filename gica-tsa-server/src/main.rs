@@ -1,0 +1,72 @@
+use std::{process::ExitCode, sync::Arc};
+
+use clap::Parser;
+use gica_tsa_server::{Args, Settings, SystemClock, TsaServer, demo};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    let mut settings = match Settings::resolve(args) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("gica-tsa-server: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    gica_serve::init_tracing(settings.json_logs);
+    let _demo_tmp; // keeps a temporary demo directory alive while serving
+    if settings.demo {
+        let dir = match &settings.demo_dir {
+            Some(d) => d.clone(),
+            None => match tempfile::Builder::new().prefix("gica-tsa-demo-").tempdir() {
+                Ok(t) => {
+                    let p = t.path().to_path_buf();
+                    _demo_tmp = t;
+                    p
+                }
+                Err(e) => {
+                    eprintln!("gica-tsa-server: cannot create a demo directory: {e}");
+                    return ExitCode::FAILURE;
+                }
+            },
+        };
+        let pki = match demo::make(&dir) {
+            Ok(p) => p,
+            Err(e) => {
+                eprintln!("gica-tsa-server: demo PKI: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        println!("demo PKI in {}", pki.dir.display());
+        println!("  trust anchor: {}", pki.root.display());
+        println!("  chain:        {}", pki.chain.display());
+        println!("  TSA cert:     {}", pki.cert.display());
+        settings.cert = Some(pki.cert);
+        settings.key = Some(pki.key);
+        settings.chain = Some(pki.chain);
+    }
+    let server = match TsaServer::from_settings(&settings, Arc::new(SystemClock)) {
+        Ok(s) => Arc::new(s),
+        Err(e) => {
+            eprintln!("gica-tsa-server: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let listener = match tokio::net::TcpListener::bind(settings.listen).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("gica-tsa-server: cannot listen on {}: {e}", settings.listen);
+            return ExitCode::FAILURE;
+        }
+    };
+    let addr = listener.local_addr().map_or(settings.listen, |a| a);
+    println!("listening on http://{addr}/tsa");
+    tracing::info!(%addr, policy = %settings.policy, "gica-tsa-server started");
+    match server.serve(listener, gica_serve::shutdown_signal()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("gica-tsa-server: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
