@@ -314,10 +314,7 @@ fn sid_names(sid: &SignerIdentifier, cert: &Certificate) -> bool {
 }
 
 /// The single value of the single attribute of type `oid`, if present.
-fn attr_value<'a>(
-    attrs: &'a Attributes,
-    oid: ObjectIdentifier,
-) -> Result<Option<&'a Any>, VerifyError> {
+fn attr_value(attrs: &Attributes, oid: ObjectIdentifier) -> Result<Option<&Any>, VerifyError> {
     let mut found = attrs.iter().filter(|a| a.oid == oid);
     let Some(attr) = found.next() else {
         return Ok(None);
@@ -446,13 +443,13 @@ fn check_expectation(tst: &TstInfo, expect: &Expectation) -> Result<(), VerifyEr
     if (expect.strict_nonce || expect.nonce.is_some()) && tst.nonce != expect.nonce {
         return Err(VerifyError::NonceMismatch);
     }
-    if let Some(p) = expect.policy {
-        if p != tst.policy {
-            return Err(VerifyError::PolicyMismatch {
-                expected: p,
-                got: tst.policy,
-            });
-        }
+    if let Some(p) = expect.policy
+        && p != tst.policy
+    {
+        return Err(VerifyError::PolicyMismatch {
+            expected: p,
+            got: tst.policy,
+        });
     }
     Ok(())
 }
