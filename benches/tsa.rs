@@ -66,7 +66,8 @@ fn parse(c: &mut Criterion) {
     let tsa = authority("tsa-p256");
     let req = request_der(true);
     let mut g = c.benchmark_group("parse");
-    g.measurement_time(Duration::from_secs(3));
+    g.warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
     g.bench_function("TimeStampReq::from_der", |b| {
         b.iter(|| TimeStampReq::from_der(black_box(&req)).expect("decodes"));
     });
@@ -79,7 +80,8 @@ fn parse(c: &mut Criterion) {
 fn issue(c: &mut Criterion) {
     let serial = random_serial().expect("serial");
     let mut g = c.benchmark_group("issue");
-    g.measurement_time(Duration::from_secs(3));
+    g.warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
     for (name, label) in [("tsa-p256", "p256"), ("tsa-rsa", "rsa2048")] {
         let tsa = authority(name);
         if label == "rsa2048" {
@@ -107,7 +109,8 @@ fn issue(c: &mut Criterion) {
 fn sign_raw(c: &mut Criterion) {
     let msg = [0x5au8; 100];
     let mut g = c.benchmark_group("sign_raw");
-    g.measurement_time(Duration::from_secs(3));
+    g.warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
     for (key, label) in [("tsa-p256.key", "p256"), ("tsa-rsa.key", "rsa2048")] {
         let s = signer(key);
         if label == "rsa2048" {
@@ -132,7 +135,8 @@ fn overhead(c: &mut Criterion) {
         )
         .der;
     let mut g = c.benchmark_group("overhead");
-    g.measurement_time(Duration::from_secs(2));
+    g.warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(2));
     g.bench_function("random_serial", |b| {
         b.iter(|| random_serial().expect("serial"));
     });

@@ -75,7 +75,7 @@ pub struct Args {
     /// Make an ephemeral demo PKI (P-256 root, intermediate, TSA) and serve with it.
     #[arg(long)]
     pub demo: bool,
-    /// Where `--demo` writes its PEM files [default: a new temporary directory].
+    /// Where `--demo` writes its PEM files (replacing earlier ones) [default: $TMPDIR/gica-tsa-demo].
     #[arg(long, value_name = "DIR")]
     pub demo_dir: Option<PathBuf>,
 }

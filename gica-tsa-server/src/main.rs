@@ -14,22 +14,11 @@ async fn main() -> ExitCode {
         }
     };
     gica_serve::init_tracing(settings.json_logs);
-    let _demo_tmp; // keeps a temporary demo directory alive while serving
     if settings.demo {
-        let dir = match &settings.demo_dir {
-            Some(d) => d.clone(),
-            None => match tempfile::Builder::new().prefix("gica-tsa-demo-").tempdir() {
-                Ok(t) => {
-                    let p = t.path().to_path_buf();
-                    _demo_tmp = t;
-                    p
-                }
-                Err(e) => {
-                    eprintln!("gica-tsa-server: cannot create a demo directory: {e}");
-                    return ExitCode::FAILURE;
-                }
-            },
-        };
+        let dir = settings
+            .demo_dir
+            .clone()
+            .unwrap_or_else(|| std::env::temp_dir().join("gica-tsa-demo"));
         let pki = match demo::make(&dir) {
             Ok(p) => p,
             Err(e) => {
