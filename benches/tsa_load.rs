@@ -17,9 +17,17 @@
 //! ```
 //!
 //! Environment: GICA_LOAD_SECS, GICA_LOAD_CONNS, GICA_LOAD_KEY (p256 | rsa),
-//! GICA_LOAD_SIGNING_THREADS, GICA_LOAD_SERVER_WORKERS (both default to the core count).
+//! GICA_LOAD_SIGNING_THREADS, GICA_LOAD_SERVER_WORKERS (both default to the core count),
+//! GICA_LOAD_SERVER (`tsa`, the default, or an experiment below).
 //! Command-line flags win over the environment; unknown arguments (cargo's `--bench`) are
 //! ignored.
+//!
+//! Experiments (`--server inline|pool`), to tell the cost of the HTTP stack from the cost of
+//! the hand-off to signing threads. Both are bench-only stand-ins, not the product: the same
+//! `gica_serve::serve` and `Authority::respond`, but no metrics, logging or content-type check.
+//! - `inline`: `respond` runs on the async worker that read the request (no hand-off).
+//! - `pool`: N dedicated signing threads fed by a queue; the async side never holds a permit
+//!   while a signing thread is idle.
 
 use std::{
     collections::BTreeMap,
@@ -85,6 +93,35 @@ impl KeyKind {
     }
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ServerKind {
+    /// The product: `gica_tsa_server::TsaServer`.
+    Tsa,
+    /// Experiment: sign on the async worker.
+    Inline,
+    /// Experiment: dedicated signing threads behind a queue.
+    Pool,
+}
+
+impl ServerKind {
+    fn parse(s: &str) -> Self {
+        match s.to_ascii_lowercase().as_str() {
+            "tsa" | "tsaserver" => Self::Tsa,
+            "inline" => Self::Inline,
+            "pool" => Self::Pool,
+            other => panic!("unknown server {other:?}; use tsa, inline or pool"),
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Self::Tsa => "TsaServer",
+            Self::Inline => "EXPERIMENT inline signing",
+            Self::Pool => "EXPERIMENT signing-thread pool",
+        }
+    }
+}
+
 #[derive(Debug)]
 struct Opts {
     secs: f64,
@@ -94,6 +131,7 @@ struct Opts {
     key: KeyKind,
     signing_threads: Option<usize>,
     server_workers: Option<usize>,
+    server: ServerKind,
 }
 
 fn parse_num<T: std::str::FromStr>(what: &str, v: &str) -> T {
@@ -113,6 +151,7 @@ impl Opts {
             key: KeyKind::P256,
             signing_threads: None,
             server_workers: None,
+            server: ServerKind::Tsa,
         };
         let mut secs_set = false;
         if let Some(v) = env("GICA_LOAD_SECS") {
@@ -130,6 +169,9 @@ impl Opts {
         }
         if let Some(v) = env("GICA_LOAD_SERVER_WORKERS") {
             o.server_workers = Some(parse_num("GICA_LOAD_SERVER_WORKERS", &v));
+        }
+        if let Some(v) = env("GICA_LOAD_SERVER") {
+            o.server = ServerKind::parse(&v);
         }
         let mut quick = false;
         let args: Vec<String> = std::env::args().skip(1).collect();
@@ -162,6 +204,11 @@ impl Opts {
                 "--key" => {
                     if let Some(v) = value() {
                         o.key = KeyKind::parse(&v);
+                    }
+                }
+                "--server" => {
+                    if let Some(v) = value() {
+                        o.server = ServerKind::parse(&v);
                     }
                 }
                 _ => {} // cargo's --bench, filters, anything else
@@ -510,6 +557,106 @@ fn percentile(sorted: &[u32], p: f64) -> f64 {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Experimental servers (bench-only), see the module docs.
+
+mod experiment {
+    use std::{
+        future::Future,
+        sync::{Arc, Mutex, mpsc},
+        thread::JoinHandle,
+        time::SystemTime,
+    };
+
+    use bytes::Bytes;
+    use gica_pki::tsp::{Authority, random_serial};
+    use gica_tsa_server::REPLY_TYPE;
+    use hyper::StatusCode;
+    use tokio::{net::TcpListener, sync::oneshot};
+
+    pub type Job = (Bytes, oneshot::Sender<Vec<u8>>);
+
+    fn answer(authority: &Authority, body: &[u8]) -> Vec<u8> {
+        authority
+            .respond(body, SystemTime::now(), random_serial().expect("serial"))
+            .der
+    }
+
+    /// `n` threads named `srv-block-pN` taking jobs from one queue until it closes.
+    pub fn pool(authority: Arc<Authority>, n: usize) -> (mpsc::Sender<Job>, Vec<JoinHandle<()>>) {
+        let (tx, rx) = mpsc::channel::<Job>();
+        let rx = Arc::new(Mutex::new(rx));
+        let threads = (0..n)
+            .map(|i| {
+                let rx = rx.clone();
+                let authority = authority.clone();
+                std::thread::Builder::new()
+                    .name(format!("srv-block-p{i}"))
+                    .spawn(move || {
+                        loop {
+                            let job = match rx.lock() {
+                                Ok(r) => r.recv(),
+                                Err(_) => return,
+                            };
+                            let Ok((body, reply)) = job else { return };
+                            let _ = reply.send(answer(&authority, &body));
+                        }
+                    })
+                    .expect("pool thread")
+            })
+            .collect();
+        (tx, threads)
+    }
+
+    /// `gica_serve::serve` with a handler that signs inline (`pool` None) or in the pool.
+    pub async fn serve(
+        listener: TcpListener,
+        authority: Arc<Authority>,
+        pool: Option<mpsc::Sender<Job>>,
+        shutdown: impl Future<Output = ()>,
+    ) -> std::io::Result<()> {
+        let limits = gica_serve::Limits::default();
+        gica_serve::serve(
+            listener,
+            limits,
+            move |req, _peer| {
+                let authority = authority.clone();
+                let pool = pool.clone();
+                async move {
+                    let body = match gica_serve::read_body(req, &limits).await {
+                        Ok(b) => b,
+                        Err(e) => return gica_serve::text(e.status(), e.to_string()),
+                    };
+                    let der = match pool {
+                        None => answer(&authority, &body),
+                        Some(tx) => {
+                            let (otx, orx) = oneshot::channel();
+                            if tx.send((body, otx)).is_err() {
+                                return gica_serve::text(
+                                    StatusCode::SERVICE_UNAVAILABLE,
+                                    "pool gone",
+                                );
+                            }
+                            match orx.await {
+                                Ok(d) => d,
+                                Err(_) => {
+                                    return gica_serve::text(
+                                        StatusCode::INTERNAL_SERVER_ERROR,
+                                        "signing thread failed",
+                                    );
+                                }
+                            }
+                        }
+                    };
+                    gica_serve::respond(StatusCode::OK, REPLY_TYPE, der)
+                }
+            },
+            shutdown,
+        )
+        .await
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 
 fn main() {
     let opts = Opts::from_env_and_args();
@@ -535,15 +682,6 @@ fn main() {
     config.chain = chain.clone();
     let authority =
         Authority::new(tsa_cert.clone(), Arc::new(signer(opts.key)), config).expect("authority");
-    let server = Arc::new(
-        TsaServer::new(
-            authority,
-            gica_serve::Limits::default(),
-            signing_threads,
-            Arc::new(SystemClock),
-        )
-        .expect("server"),
-    );
     // Threads are named so their CPU can be told apart: the runtime spawns its workers first,
     // every later thread is the blocking pool, which only runs the signing jobs.
     let spawned = Arc::new(AtomicUsize::new(0));
@@ -568,9 +706,33 @@ fn main() {
         .expect("bind 127.0.0.1:0");
     let addr = listener.local_addr().expect("local address");
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let serving = server_rt.spawn(server.serve(listener, async {
+    let stop = async {
         let _ = stop_rx.await;
-    }));
+    };
+    let mut pool_threads = Vec::new();
+    let serving = match opts.server {
+        ServerKind::Tsa => {
+            let server = Arc::new(
+                TsaServer::new(
+                    authority,
+                    gica_serve::Limits::default(),
+                    signing_threads,
+                    Arc::new(SystemClock),
+                )
+                .expect("server"),
+            );
+            server_rt.spawn(server.serve(listener, stop))
+        }
+        ServerKind::Inline => {
+            server_rt.spawn(experiment::serve(listener, Arc::new(authority), None, stop))
+        }
+        ServerKind::Pool => {
+            let authority = Arc::new(authority);
+            let (tx, threads) = experiment::pool(authority.clone(), signing_threads);
+            pool_threads = threads;
+            server_rt.spawn(experiment::serve(listener, authority, Some(tx), stop))
+        }
+    };
 
     // c) the load.
     let req: TimeStampReq = TimeStampReqBuilder::new(DigestAlgorithm::Sha256)
@@ -589,9 +751,12 @@ fn main() {
     let http: Arc<[u8]> = http.into();
 
     eprintln!(
-        "server on http://{addr}/tsa: {server_workers} async workers, {signing_threads} signing \
+        "{} on http://{addr}/tsa: {server_workers} async workers, {signing_threads} signing \
          threads; {} connections for {:.1} s after {:.1} s warm-up",
-        opts.conns, opts.secs, opts.warmup
+        opts.server.label(),
+        opts.conns,
+        opts.secs,
+        opts.warmup
     );
     let conns = opts.conns;
     let (warmup, secs) = (opts.warmup, opts.secs);
@@ -650,6 +815,11 @@ fn main() {
         Err(_) => "did not stop within 10 s".to_string(),
     };
     server_rt.shutdown_timeout(Duration::from_secs(2));
+    // The pool's queue closed with the server's handler; its threads have returned or will
+    // after their current job.
+    for t in pool_threads {
+        let _ = t.join();
+    }
 
     // d) summary.
     let ok: u64 = stats.iter().map(|s| s.ok).sum();
@@ -690,9 +860,13 @@ fn main() {
 
     println!();
     println!(
-        "== gica TSA load: {} | {} conns, HTTP/1.1 keep-alive, loopback ==",
+        "== gica TSA load: {} | {} | {} conns, HTTP/1.1 keep-alive, loopback ==",
         opts.key.label(),
+        opts.server.label(),
         conns
+    );
+    println!(
+        "server threads              {server_workers} async workers, {signing_threads} signing"
     );
     println!("raw signatures/s (1 core)   {raw_rate:>10.0}");
     println!("cores                       {cores:>10}");

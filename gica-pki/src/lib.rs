@@ -4,16 +4,20 @@
 
 pub mod cert;
 pub mod certgen;
+pub mod crl;
 mod digest;
 mod error;
 pub mod ess;
+pub mod ocsp;
 pub mod oid;
+mod reason;
 mod signer;
 mod time;
 pub mod tsp;
 
 pub use digest::DigestAlgorithm;
 pub use error::{Error, Result};
+pub use reason::CrlReason;
 pub use signer::{
     RsaPssParams, Signer, SignerOptions, SoftwareSigner, key_matches, verify_signature,
 };
