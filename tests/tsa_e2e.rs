@@ -365,6 +365,18 @@ fn slow_clients_are_cut_off() {
         started.elapsed() < Duration::from_secs(15),
         "header timeout did not fire"
     );
+    // A connection that sends nothing at all is closed too.
+    let mut s = TcpStream::connect(server.addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("timeout");
+    let started = Instant::now();
+    let mut buf = Vec::new();
+    let _ = s.read_to_end(&mut buf);
+    assert!(buf.is_empty());
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "silent connection was held"
+    );
     // A body that stalls: 408.
     let mut s = TcpStream::connect(server.addr).expect("connect");
     s.set_read_timeout(Some(Duration::from_secs(20)))

@@ -88,66 +88,108 @@ fn can_issue(cert: &Certificate) -> bool {
     ca && ku_ok
 }
 
+/// Most signature checks one path search may make: hostile bundles of certificates that all
+/// name each other must not turn the search exponential.
+pub const MAX_SIGNATURE_CHECKS: usize = 64;
+
 /// Finds and checks a path from `leaf` through `intermediates` to one of `anchors`, every
 /// certificate valid at `at` (for a time-stamp: its genTime, not now). Returns the path, leaf
-/// first, anchor last.
+/// first, anchor last. The search tries each (certificate, issuer) pair at most once and
+/// gives up after [`MAX_SIGNATURE_CHECKS`] signature checks.
 pub fn verify_path(
     leaf: &Certificate,
     intermediates: &[Certificate],
     anchors: &[Certificate],
     at: SystemTime,
 ) -> Result<Vec<Certificate>> {
+    let mut search = Search {
+        intermediates,
+        anchors,
+        at,
+        tried: Vec::new(),
+        checks: 0,
+    };
     let mut path = vec![leaf.clone()];
-    if extend(&mut path, intermediates, anchors, at)? {
+    if search.extend(&mut path)? {
         Ok(path)
     } else {
         Err(Error::Path("no valid path to a trust anchor".into()))
     }
 }
 
-fn extend(
-    path: &mut Vec<Certificate>,
-    intermediates: &[Certificate],
-    anchors: &[Certificate],
+struct Search<'a> {
+    intermediates: &'a [Certificate],
+    anchors: &'a [Certificate],
     at: SystemTime,
-) -> Result<bool> {
-    let Some(current) = path.last().cloned() else {
-        return Ok(false);
-    };
-    if !valid_at(&current, at) {
-        return Err(Error::Path(format!(
-            "{} is not valid at the time checked",
-            current.tbs_certificate().subject()
-        )));
+    /// (child, issuer) pairs already tried: a dead end once is a dead end always.
+    tried: Vec<(usize, usize)>,
+    checks: usize,
+}
+
+impl Search<'_> {
+    fn signed(&mut self, cert: &Certificate, issuer: &Certificate) -> Result<bool> {
+        self.checks += 1;
+        if self.checks > MAX_SIGNATURE_CHECKS {
+            return Err(Error::Path(
+                "path search gave up: too many candidate issuers".into(),
+            ));
+        }
+        Ok(verify_issued_by(cert, issuer).is_ok())
     }
-    if anchors.contains(&current) {
-        return Ok(true);
-    }
-    let issuer_name = current.tbs_certificate().issuer();
-    for anchor in anchors
-        .iter()
-        .filter(|a| a.tbs_certificate().subject() == issuer_name)
-    {
-        if verify_issued_by(&current, anchor).is_ok() && valid_at(anchor, at) {
-            path.push(anchor.clone());
+
+    fn extend(&mut self, path: &mut Vec<Certificate>) -> Result<bool> {
+        let Some(current) = path.last().cloned() else {
+            return Ok(false);
+        };
+        if !valid_at(&current, self.at) {
+            if path.len() > 1 {
+                return Ok(false); // another issuer candidate may still be valid
+            }
+            return Err(Error::Path(format!(
+                "{} is not valid at the time checked",
+                current.tbs_certificate().subject()
+            )));
+        }
+        if self.anchors.contains(&current) {
             return Ok(true);
         }
-    }
-    if path.len() >= MAX_PATH_LEN {
-        return Ok(false);
-    }
-    for cand in intermediates
-        .iter()
-        .filter(|c| c.tbs_certificate().subject() == issuer_name)
-    {
-        if path.contains(cand) || !can_issue(cand) || verify_issued_by(&current, cand).is_err() {
-            continue;
+        let issuer_name = current.tbs_certificate().issuer().clone();
+        for anchor in self
+            .anchors
+            .iter()
+            .filter(|a| a.tbs_certificate().subject() == &issuer_name)
+        {
+            if valid_at(anchor, self.at) && self.signed(&current, anchor)? {
+                path.push(anchor.clone());
+                return Ok(true);
+            }
         }
-        path.push(cand.clone());
-        if extend(path, intermediates, anchors, at).unwrap_or(false) {
-            return Ok(true);
+        if path.len() >= MAX_PATH_LEN {
+            return Ok(false);
         }
-        path.pop();
+        let child = self
+            .intermediates
+            .iter()
+            .position(|c| *c == current)
+            .unwrap_or(usize::MAX);
+        for (idx, cand) in self.intermediates.iter().enumerate() {
+            if cand.tbs_certificate().subject() != &issuer_name
+                || path.contains(cand)
+                || !can_issue(cand)
+                || self.tried.contains(&(child, idx))
+            {
+                continue;
+            }
+            self.tried.push((child, idx));
+            if !self.signed(&current, cand)? {
+                continue;
+            }
+            path.push(cand.clone());
+            if self.extend(path)? {
+                return Ok(true);
+            }
+            path.pop();
+        }
+        Ok(false)
     }
-    Ok(false)
 }

@@ -548,3 +548,78 @@ fn any_flipped_byte_in_a_token_fails_verification() {
         );
     }
 }
+
+#[test]
+fn ordering_never_pushes_gen_time_past_the_accuracy() {
+    let tsa = authority(
+        "tsa-p256",
+        "pki/tsa-p256.key",
+        SignerOptions::default(),
+        |c| {
+            c.ordering = true;
+            c.accuracy = Some(Accuracy {
+                seconds: None,
+                millis: Some(1),
+                micros: None,
+            });
+        },
+    );
+    let req = request(DigestAlgorithm::Sha256, b"o")
+        .to_der()
+        .expect("der");
+    let t = now();
+    assert!(tsa.respond(&req, t, serial()).outcome.is_ok());
+    assert!(
+        tsa.respond(&req, t, serial()).outcome.is_ok(),
+        "+1 ms is within accuracy"
+    );
+    let third = tsa.respond(&req, t, serial());
+    assert_eq!(
+        third.outcome.err().map(|r| r.fail_info),
+        Some(FailureInfo::TimeNotAvailable)
+    );
+}
+
+#[test]
+fn accuracy_finer_than_gen_time_resolution_is_refused() {
+    let mut config = AuthorityConfig::new(POLICY.parse().expect("oid"));
+    config.fraction_digits = 0;
+    config.accuracy = Some(Accuracy {
+        seconds: None,
+        millis: Some(1),
+        micros: None,
+    });
+    let c = certs("pki/tsa-p256.pem").remove(0);
+    let err = Authority::new(
+        c,
+        signer("pki/tsa-p256.key", SignerOptions::default()),
+        config,
+    )
+    .expect_err("false claim");
+    assert!(err.to_string().contains("resolution"), "{err}");
+}
+
+#[test]
+fn path_search_is_bounded_for_hostile_certificate_bundles() {
+    use gica_pki::{Signer, certgen::CertificateParams};
+    // Twelve CA certificates with one key and subject = issuer: each verifies as the issuer of
+    // every other, which makes a naive depth-first search explode.
+    let key = SoftwareSigner::generate_p256().expect("key");
+    let loops: Vec<Certificate> = (0..12)
+        .map(|_| {
+            CertificateParams::ca("CN=loop", 30)
+                .self_signed(&key)
+                .expect("cert")
+        })
+        .collect();
+    let leaf_key = SoftwareSigner::generate_p256().expect("key");
+    let leaf = CertificateParams::tsa("CN=leaf", 30)
+        .signed_by(leaf_key.public_key(), &loops[0], &key)
+        .expect("leaf");
+    let err =
+        cert::verify_path(&leaf, &loops, &certs("pki/root-ca.pem"), now()).expect_err("no path");
+    assert!(
+        err.to_string().contains("too many") || err.to_string().contains("no valid path"),
+        "{err}"
+    );
+}

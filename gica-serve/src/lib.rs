@@ -7,16 +7,14 @@ use std::{convert::Infallible, future::Future, net::SocketAddr, sync::Arc, time:
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
+use hyper::server::conn::http1;
 use hyper::{
     Request, Response, StatusCode,
     body::Incoming,
     header::{self, HeaderValue},
     service::service_fn,
 };
-use hyper_util::{
-    rt::{TokioExecutor, TokioIo, TokioTimer},
-    server::{conn::auto::Builder, graceful::GracefulShutdown},
-};
+use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::{net::TcpListener, sync::Semaphore};
 
 /// A response with a complete body.
@@ -35,6 +33,8 @@ pub struct Limits {
     pub max_connections: usize,
     /// How long shutdown waits for requests in flight before closing connections.
     pub shutdown_grace: Duration,
+    /// Age after which a keep-alive connection is closed (gracefully, between requests).
+    pub max_connection_age: Duration,
 }
 
 impl Default for Limits {
@@ -45,6 +45,7 @@ impl Default for Limits {
             body_timeout: Duration::from_secs(10),
             max_connections: 4096,
             shutdown_grace: Duration::from_secs(30),
+            max_connection_age: Duration::from_secs(300),
         }
     }
 }
@@ -182,9 +183,14 @@ pub async fn shutdown_signal() {
     }
 }
 
-/// Serves HTTP/1.1 and HTTP/2 (prior knowledge) on `listener` with `handler` until `shutdown`
-/// resolves, then stops accepting and waits up to [`Limits::shutdown_grace`] for requests in
-/// flight to finish.
+/// Serves HTTP/1.1 on `listener` with `handler` until `shutdown` resolves, then stops
+/// accepting and waits up to [`Limits::shutdown_grace`] for requests in flight to finish.
+///
+/// Every wait is bounded: a connection that sends nothing is closed after
+/// [`Limits::header_timeout`], headers must arrive within it, and a connection is closed
+/// gracefully once it is [`Limits::max_connection_age`] old. HTTP/2 is not offered: the PKI
+/// protocols' clients speak HTTP/1.1 (RFC 5019 3.2), and h2's many streams per connection
+/// would multiply the memory one client can hold.
 pub async fn serve<H, F>(
     listener: TcpListener,
     limits: Limits,
@@ -197,17 +203,12 @@ where
 {
     let handler = Arc::new(handler);
     let permits = Arc::new(Semaphore::new(limits.max_connections));
-    let graceful = GracefulShutdown::new();
-    let mut builder = Builder::new(TokioExecutor::new());
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut builder = http1::Builder::new();
     builder
-        .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(limits.header_timeout);
-    builder
-        .http2()
-        .timer(TokioTimer::new())
-        .keep_alive_interval(Some(Duration::from_secs(30)));
-    let builder = Arc::new(builder);
+        .header_read_timeout(limits.header_timeout)
+        .keep_alive(true);
     tokio::pin!(shutdown);
     loop {
         let permit = tokio::select! {
@@ -220,32 +221,61 @@ where
                 Err(e) => {
                     // EMFILE and friends: back off instead of spinning.
                     tracing::warn!(error = %e, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
+                    tokio::select! {
+                        () = tokio::time::sleep(Duration::from_millis(50)) => continue,
+                        () = &mut shutdown => break,
+                    }
                 }
             },
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
         let h = handler.clone();
-        let service = service_fn(move |req| {
-            let fut = h(req, peer);
-            async move { Ok::<_, Infallible>(fut.await) }
-        });
-        let conn = builder
-            .serve_connection(TokioIo::new(stream), service)
-            .into_owned();
-        let conn = graceful.watch(conn);
+        let builder = builder.clone();
+        let mut stop = stop_rx.clone();
         tokio::spawn(async move {
-            if let Err(e) = conn.await {
-                tracing::debug!(%peer, error = %e, "connection ended with an error");
+            let _permit = permit;
+            // A client that connects and says nothing is dropped (hyper's header timer only
+            // starts with the first byte).
+            let mut first = [0u8; 1];
+            match tokio::time::timeout(limits.header_timeout, stream.peek(&mut first)).await {
+                Ok(Ok(n)) if n > 0 => {}
+                _ => return,
             }
-            drop(permit);
+            let service = service_fn(move |req| {
+                let fut = h(req, peer);
+                async move { Ok::<_, Infallible>(fut.await) }
+            });
+            let conn = builder.serve_connection(TokioIo::new(stream), service);
+            tokio::pin!(conn);
+            let age = tokio::time::sleep(limits.max_connection_age);
+            tokio::pin!(age);
+            let mut closing = false;
+            loop {
+                tokio::select! {
+                    r = conn.as_mut() => {
+                        if let Err(e) = r {
+                            tracing::debug!(%peer, error = %e, "connection ended with an error");
+                        }
+                        break;
+                    }
+                    _ = stop.changed(), if !closing => {
+                        closing = true;
+                        conn.as_mut().graceful_shutdown();
+                    }
+                    () = &mut age, if !closing => {
+                        closing = true;
+                        conn.as_mut().graceful_shutdown();
+                    }
+                }
+            }
         });
     }
     drop(listener);
+    let _ = stop_tx.send(true);
+    let all = u32::try_from(limits.max_connections).unwrap_or(u32::MAX);
     tokio::select! {
-        () = graceful.shutdown() => tracing::info!("all connections drained"),
+        _ = permits.acquire_many(all) => tracing::info!("all connections drained"),
         () = tokio::time::sleep(limits.shutdown_grace) => tracing::warn!("shutdown grace period over; closing remaining connections"),
     }
     Ok(())

@@ -94,7 +94,7 @@ pub struct TsaServer {
     authority: Authority,
     chain_pem: Bytes,
     limits: Limits,
-    signing: Semaphore,
+    signing: Arc<Semaphore>,
     metrics: Metrics,
     clock: Arc<dyn Clock>,
 }
@@ -158,8 +158,15 @@ impl TsaServer {
         let mut config = AuthorityConfig::new(settings.policy);
         config.accepted_policies = settings.accept_policies.clone();
         config.accepted_digests = settings.hashes.clone();
-        config.accuracy =
-            (settings.accuracy_ms > 0).then(|| Accuracy::from_micros(settings.accuracy_ms * 1000));
+        config.accuracy = match settings.accuracy_ms {
+            0 => None,
+            ms => Some(
+                Accuracy::from_millis(ms).ok_or_else(|| config::ConfigError::Invalid {
+                    key: "accuracy-ms",
+                    reason: "at most 86400000 (a day)".into(),
+                })?,
+            ),
+        };
         config.fraction_digits = settings.fraction_digits;
         config.ordering = settings.ordering;
         config.include_tsa_name = settings.tsa_name;
@@ -210,7 +217,7 @@ impl TsaServer {
             authority,
             chain_pem: Bytes::from(chain_pem),
             limits,
-            signing: Semaphore::new(signing_threads.max(1)),
+            signing: Arc::new(Semaphore::new(signing_threads.max(1))),
             metrics,
             clock,
         })
@@ -284,16 +291,20 @@ impl TsaServer {
                 return gica_serve::text(e.status(), e.to_string());
             }
         };
-        let Ok(Ok(_permit)) =
-            tokio::time::timeout(SIGNING_QUEUE_WAIT, self.signing.acquire()).await
-        else {
+        let wait = self.signing.clone().acquire_owned();
+        let Ok(Ok(permit)) = tokio::time::timeout(SIGNING_QUEUE_WAIT, wait).await else {
             return self.busy();
         };
         let me = self.clone();
+        // The permit travels with the job: a client that hangs up does not free a signing
+        // slot while its signature is still being computed.
         let job = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
             let start = Instant::now();
             let issued = match random_serial() {
-                Ok(serial) => me.authority.respond(&body, me.clock.now(), serial),
+                Ok(serial) => me
+                    .authority
+                    .respond_with_clock(&body, &|| me.clock.now(), serial),
                 Err(e) => {
                     let r = Rejection {
                         fail_info: FailureInfo::SystemFailure,
@@ -355,6 +366,10 @@ impl TsaServer {
         );
         resp.headers_mut()
             .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+        resp.headers_mut().insert(
+            header::CACHE_CONTROL,
+            header::HeaderValue::from_static("no-store"),
+        );
         resp
     }
 }

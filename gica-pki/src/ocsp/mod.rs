@@ -1,1 +1,19 @@
-//! Online Certificate Status Protocol (RFC 6960, RFC 5019 profile, RFC 8954 nonce).
+//! Online Certificate Status Protocol (RFC 6960, RFC 5019 profile, RFC 8954 nonce): DER
+//! types, a sans-I/O responder, a request builder and a response verifier.
+
+mod asn1;
+mod client;
+mod responder;
+
+pub use asn1::{
+    BasicOcspResponse, CertId, CertStatus, OcspRequest, OcspResponse, OcspResponseStatus, Request,
+    ResponderId, ResponseBytes, ResponseData, RevokedInfo, Signature, SingleResponse, TbsRequest,
+    issuer_hashes,
+};
+pub use client::{
+    OcspRequestBuilder, OcspVerifier, OcspVerifyError, VerifiedResponse, VerifiedStatus, serial_of,
+};
+pub use responder::{
+    MAX_NONCE_LEN, NotIssuedPolicy, ParsedRequest, Responder, ResponderConfig, ResponderIdKind,
+    Status, nonce_value, parse_request,
+};

@@ -330,6 +330,14 @@ impl Accuracy {
             + u64::from(self.micros.unwrap_or(0))
     }
 
+    /// The accuracy for `millis` milliseconds; `None` for 0 or spans over a day (a TSA that
+    /// cannot do better than that should not claim a time at all).
+    pub fn from_millis(millis: u64) -> Option<Self> {
+        (1..=86_400_000)
+            .contains(&millis)
+            .then(|| Self::from_micros(millis * 1000))
+    }
+
     /// Whether millis and micros are in 1..=999 as the RFC requires.
     pub fn is_valid(&self) -> bool {
         let ok = |v: Option<u16>| v.is_none_or(|v| (1..=999).contains(&v));

@@ -169,10 +169,22 @@ impl Authority {
         if config.fraction_digits > 9 {
             return Err(Error::Certificate("fraction_digits must be 0..=9".into()));
         }
-        if config.accuracy.is_some_and(|a| !a.is_valid()) {
-            return Err(Error::Certificate(
-                "accuracy millis and micros must be 1..=999".into(),
-            ));
+        if let Some(a) = config.accuracy {
+            if !a.is_valid() || a.to_micros() == 0 {
+                return Err(Error::Certificate(
+                    "accuracy: millis and micros must be 1..=999, and not all absent".into(),
+                ));
+            }
+            // genTime is truncated to its digits, so the true time may be up to one unit
+            // later: an accuracy finer than that unit would be a false claim.
+            let unit_ns = 10u64.pow(9 - u32::from(config.fraction_digits));
+            if a.to_micros().saturating_mul(1000) < unit_ns {
+                return Err(Error::Certificate(format!(
+                    "accuracy of {} µs is finer than genTime's resolution with {} fraction digits",
+                    a.to_micros(),
+                    config.fraction_digits
+                )));
+            }
         }
         let cert_der = cert.to_der()?;
         let ess_attribute = ess::signing_certificate_v2_attribute(&cert, &cert_der)?;
@@ -294,6 +306,18 @@ impl Authority {
     /// back and the request is refused with timeNotAvailable. `serial` must be positive and at
     /// most 160 bits ([`super::random_serial`] makes one).
     pub fn respond(&self, request_der: &[u8], now: SystemTime, serial: Int) -> Issued {
+        self.respond_with_clock(request_der, &|| now, serial)
+    }
+
+    /// As [`Authority::respond`], reading the time from `clock` while holding the lock that
+    /// orders genTimes, so concurrent requests cannot see each other's times out of order.
+    /// Servers use this; the core still reads no clock of its own.
+    pub fn respond_with_clock(
+        &self,
+        request_der: &[u8],
+        clock: &dyn Fn() -> SystemTime,
+        serial: Int,
+    ) -> Issued {
         let checked = match self.check(request_der) {
             Ok(c) => c,
             Err(r) => {
@@ -305,7 +329,7 @@ impl Authority {
             }
         };
         let digest = Some(checked.digest);
-        match self.issue(&checked, now, serial) {
+        match self.issue_with_clock(&checked, clock, serial) {
             Ok((der, serial, gen_time)) => Issued {
                 der,
                 outcome: Ok((serial, gen_time)),
@@ -319,14 +343,23 @@ impl Authority {
         }
     }
 
-    /// Stamps a checked request.
+    /// Stamps a checked request at `now`.
     pub fn issue(
         &self,
         checked: &CheckedRequest,
         now: SystemTime,
         serial: Int,
     ) -> std::result::Result<(Vec<u8>, Int, GenTime), Rejection> {
-        let gen_time = self.gen_time(now)?;
+        self.issue_with_clock(checked, &|| now, serial)
+    }
+
+    fn issue_with_clock(
+        &self,
+        checked: &CheckedRequest,
+        clock: &dyn Fn() -> SystemTime,
+        serial: Int,
+    ) -> std::result::Result<(Vec<u8>, Int, GenTime), Rejection> {
+        let gen_time = self.gen_time(clock)?;
         let tst = TstInfo {
             version: 1,
             policy: checked.policy,
@@ -347,26 +380,35 @@ impl Authority {
         Ok((der, serial, gen_time))
     }
 
-    fn gen_time(&self, now: SystemTime) -> std::result::Result<GenTime, Rejection> {
+    fn gen_time(&self, clock: &dyn Fn() -> SystemTime) -> std::result::Result<GenTime, Rejection> {
         let unavailable = |why: &str| Rejection::new(FailureInfo::TimeNotAvailable, why);
+        let digits = self.config.fraction_digits;
+        let unit = 10u128.pow(9 - u32::from(digits));
+        let mut last = self.last_gen_time.lock().unwrap_or_else(|p| p.into_inner());
+        let now = clock();
         if now < self.not_before || now > self.not_after {
             return Err(unavailable(
                 "the TSA certificate is not valid at the current time",
             ));
         }
-        let digits = self.config.fraction_digits;
         let t = GenTime::from_system_time(now, digits)
             .map_err(|_| unavailable("clock out of range"))?;
-        let unit = 10u128.pow(9 - u32::from(digits));
-        let mut last = self.last_gen_time.lock().unwrap_or_else(|p| p.into_inner());
-        let mut nanos = t.unix_nanos();
-        if nanos + self.tolerance < *last {
+        let read = t.unix_nanos();
+        if read + self.tolerance < *last {
             return Err(unavailable(
                 "the clock reads earlier than a time already issued",
             ));
         }
-        if self.config.ordering && nanos <= *last {
-            nanos = *last + unit;
+        let nanos = if self.config.ordering && read <= *last {
+            *last + unit
+        } else {
+            read
+        };
+        // genTime + accuracy must stay an upper bound of the true time (RFC 3161 2.4.2).
+        if nanos > read + self.tolerance {
+            return Err(unavailable(
+                "ordering would push genTime beyond the stated accuracy",
+            ));
         }
         *last = (*last).max(nanos);
         drop(last);

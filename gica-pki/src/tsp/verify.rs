@@ -9,7 +9,11 @@ use der::{
     Any, Decode, Encode,
     asn1::{Int, ObjectIdentifier, OctetString},
 };
-use x509_cert::{Certificate, attr::Attributes, ext::pkix::SubjectKeyIdentifier};
+use x509_cert::{
+    Certificate,
+    attr::Attributes,
+    ext::pkix::{SubjectKeyIdentifier, name::GeneralName},
+};
 
 use super::asn1::{PkiFailureInfo, PkiStatus, TimeStampReq, TimeStampResp, TstInfo};
 use crate::{
@@ -85,6 +89,8 @@ pub enum ImprintCheck {
     Data(Vec<u8>),
     /// A hash computed by the caller.
     Digest(DigestAlgorithm, Vec<u8>),
+    /// Nothing can match (a request whose hash algorithm gica does not know).
+    Never,
 }
 
 /// What a token is checked against, besides its signature and chain.
@@ -130,8 +136,7 @@ impl Expectation {
             Some(d) => {
                 ImprintCheck::Digest(d, req.message_imprint.hashed_message.as_bytes().to_vec())
             }
-            // An unknown algorithm cannot match any token we accept.
-            None => ImprintCheck::Data(Vec::new()),
+            None => ImprintCheck::Never,
         };
         Self {
             imprint,
@@ -286,6 +291,20 @@ impl TokenVerifier {
         check_expectation(&tst_info, expect)?;
         cert::check_time_stamping_eku(&signer)
             .map_err(|e| VerifyError::TsaCertificate(e.to_string()))?;
+        // RFC 3161 2.4.2: tsa, if present, MUST correspond to a subject name of the certificate.
+        if let Some(GeneralName::DirectoryName(name)) = &tst_info.tsa
+            && name != signer.tbs_certificate().subject()
+        {
+            return Err(VerifyError::Token(
+                "TSTInfo tsa is not the signer's subject",
+            ));
+        }
+        if tst_info.accuracy.is_some_and(|a| !a.is_valid()) {
+            return Err(VerifyError::Token("accuracy millis/micros out of 1..=999"));
+        }
+        if tst_info.extensions.iter().flatten().any(|e| e.critical) {
+            return Err(VerifyError::Token("TSTInfo has a critical extension"));
+        }
         let path = cert::verify_path(
             &signer,
             &pool,
@@ -345,9 +364,15 @@ fn check_signer_info(
             "contentType attribute is not id-ct-TSTInfo",
         ));
     }
-    let digest = DigestAlgorithm::from_algorithm_identifier(&si.digest_alg).ok_or_else(|| {
-        VerifyError::Signature(format!("unknown digest algorithm {}", si.digest_alg.oid))
-    })?;
+    // SHA-1 is collision-broken: neither the signature's hash nor the imprint may use it.
+    let digest = DigestAlgorithm::from_algorithm_identifier(&si.digest_alg)
+        .filter(|d| *d != DigestAlgorithm::Sha1)
+        .ok_or_else(|| {
+            VerifyError::Signature(format!(
+                "digest algorithm {} is not accepted",
+                si.digest_alg.oid
+            ))
+        })?;
     let md: OctetString = attr_value(attrs, oid::ATTR_MESSAGE_DIGEST)?
         .ok_or(VerifyError::Token("no messageDigest attribute"))?
         .decode_as()
@@ -430,12 +455,14 @@ fn check_ess(
 fn check_expectation(tst: &TstInfo, expect: &Expectation) -> Result<(), VerifyError> {
     let imprint = &tst.message_imprint;
     let token_digest = DigestAlgorithm::from_algorithm_identifier(&imprint.hash_algorithm)
+        .filter(|d| *d != DigestAlgorithm::Sha1)
         .ok_or(VerifyError::ImprintMismatch)?;
     let matches = match &expect.imprint {
         ImprintCheck::Data(data) => token_digest.digest(data) == imprint.hashed_message.as_bytes(),
         ImprintCheck::Digest(d, h) => {
             *d == token_digest && h.as_slice() == imprint.hashed_message.as_bytes()
         }
+        ImprintCheck::Never => false,
     };
     if !matches {
         return Err(VerifyError::ImprintMismatch);

@@ -1,0 +1,314 @@
+//! The client side: building requests and verifying responses (RFC 6960 3.2, RFC 8954).
+
+use std::time::{Duration, SystemTime};
+
+use der::{
+    Decode, Encode,
+    asn1::{Int, OctetString},
+};
+use x509_cert::{Certificate, ext::Extension};
+
+use super::{
+    asn1::{
+        BasicOcspResponseRaw, CertId, CertStatus, OcspRequest, OcspResponse, OcspResponseStatus,
+        Request, ResponderId, ResponseData, SingleResponse, TbsRequest,
+    },
+    responder::{check_delegate, nonce_value},
+};
+use crate::{CrlReason, DigestAlgorithm, Result, oid, verify_signature};
+
+/// Builds an OCSPRequest.
+///
+/// ```no_run
+/// # let (leaf, issuer): (gica_pki::x509_cert::Certificate, gica_pki::x509_cert::Certificate) = todo!();
+/// use gica_pki::{DigestAlgorithm, ocsp::OcspRequestBuilder};
+/// let req = OcspRequestBuilder::new().certificate(&leaf, &issuer, DigestAlgorithm::Sha256)?.with_nonce()?.build();
+/// # Ok::<(), gica_pki::Error>(())
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct OcspRequestBuilder {
+    ids: Vec<CertId>,
+    nonce: Option<Vec<u8>>,
+}
+
+impl OcspRequestBuilder {
+    /// An empty request.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Asks about `cert`, issued by `issuer`, with a CertID hashed by `digest`.
+    pub fn certificate(
+        mut self,
+        cert: &Certificate,
+        issuer: &Certificate,
+        digest: DigestAlgorithm,
+    ) -> Result<Self> {
+        self.ids
+            .push(CertId::for_certificate(cert, issuer, digest)?);
+        Ok(self)
+    }
+
+    /// Asks about a CertID.
+    #[must_use]
+    pub fn cert_id(mut self, id: CertId) -> Self {
+        self.ids.push(id);
+        self
+    }
+
+    /// A random 32-octet nonce (RFC 8954 recommends 32).
+    pub fn with_nonce(mut self) -> Result<Self> {
+        let mut n = vec![0u8; 32];
+        getrandom::fill(&mut n).map_err(|e| crate::Error::Signing(format!("RNG: {e}")))?;
+        self.nonce = Some(n);
+        Ok(self)
+    }
+
+    /// This nonce.
+    #[must_use]
+    pub fn nonce(mut self, nonce: Vec<u8>) -> Self {
+        self.nonce = Some(nonce);
+        self
+    }
+
+    /// The request.
+    pub fn build(self) -> OcspRequest {
+        let ext = self.nonce.and_then(|n| {
+            let inner = OctetString::new(n).ok()?.to_der().ok()?;
+            Some(vec![Extension {
+                extn_id: oid::OCSP_NONCE,
+                critical: false,
+                extn_value: OctetString::new(inner).ok()?,
+            }])
+        });
+        OcspRequest {
+            tbs_request: TbsRequest {
+                version: 0,
+                requestor_name: None,
+                request_list: self
+                    .ids
+                    .into_iter()
+                    .map(|id| Request {
+                        req_cert: id,
+                        single_request_extensions: None,
+                    })
+                    .collect(),
+                request_extensions: ext,
+            },
+            optional_signature: None,
+        }
+    }
+}
+
+/// Why a response did not verify.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum OcspVerifyError {
+    /// Not DER, or not the structure expected.
+    #[error("malformed {0}: {1}")]
+    Malformed(&'static str, der::Error),
+    /// responseStatus is not successful.
+    #[error("responder answered {}", .0.name())]
+    Status(OcspResponseStatus),
+    /// responseType is not id-pkix-ocsp-basic.
+    #[error("response type is not id-pkix-ocsp-basic")]
+    NotBasic,
+    /// Neither the issuer nor a certificate it delegated to signed the response.
+    #[error("no authorised signer: {0}")]
+    Signer(String),
+    /// The signature does not verify.
+    #[error("signature: {0}")]
+    Signature(String),
+    /// The nonce was not echoed as sent.
+    #[error("nonce does not match the request")]
+    Nonce,
+    /// A CertID asked about is not answered.
+    #[error("no answer for a CertID that was asked")]
+    Missing,
+    /// thisUpdate is in the future or nextUpdate in the past (beyond the leeway).
+    #[error("response not fresh: {0}")]
+    Stale(&'static str),
+}
+
+/// One answered status.
+#[derive(Clone, Debug, Eq, PartialEq)]
+pub enum VerifiedStatus {
+    /// good.
+    Good,
+    /// revoked.
+    Revoked {
+        /// revocationTime.
+        time: SystemTime,
+        /// reason.
+        reason: Option<CrlReason>,
+    },
+    /// unknown.
+    Unknown,
+}
+
+/// One verified answer.
+#[derive(Clone, Debug)]
+pub struct VerifiedResponse {
+    /// The CertID.
+    pub cert_id: CertId,
+    /// Status.
+    pub status: VerifiedStatus,
+    /// thisUpdate.
+    pub this_update: SystemTime,
+    /// nextUpdate.
+    pub next_update: Option<SystemTime>,
+}
+
+/// Verifies OCSP responses for certificates of one issuer.
+#[derive(Clone, Debug)]
+pub struct OcspVerifier {
+    issuer: Certificate,
+    leeway: Duration,
+}
+
+impl OcspVerifier {
+    /// Trusts `issuer` and responders it delegated to; clock leeway 5 minutes.
+    pub fn new(issuer: Certificate) -> Self {
+        Self {
+            issuer,
+            leeway: Duration::from_secs(300),
+        }
+    }
+
+    /// Sets the tolerated clock difference.
+    #[must_use]
+    pub fn leeway(mut self, leeway: Duration) -> Self {
+        self.leeway = leeway;
+        self
+    }
+
+    /// Verifies `response_der` answering `request` at `now`: signature by the issuer or a
+    /// delegated responder (OCSPSigning EKU, issued by the issuer), nonce echoed exactly if one
+    /// was sent, every CertID asked answered, freshness. Answers are in request order.
+    pub fn verify(
+        &self,
+        response_der: &[u8],
+        request: &OcspRequest,
+        now: SystemTime,
+    ) -> std::result::Result<Vec<VerifiedResponse>, OcspVerifyError> {
+        use OcspVerifyError as E;
+        let resp =
+            OcspResponse::from_der(response_der).map_err(|e| E::Malformed("OCSPResponse", e))?;
+        if resp.response_status != OcspResponseStatus::Successful {
+            return Err(E::Status(resp.response_status));
+        }
+        let rb = resp.response_bytes.ok_or(E::NotBasic)?;
+        if rb.response_type != oid::OCSP_BASIC {
+            return Err(E::NotBasic);
+        }
+        let raw = BasicOcspResponseRaw::from_der(rb.response.as_bytes())
+            .map_err(|e| E::Malformed("BasicOCSPResponse", e))?;
+        let tbs = raw
+            .tbs_response_data
+            .to_der()
+            .map_err(|e| E::Malformed("ResponseData", e))?;
+        let data = ResponseData::from_der(&tbs).map_err(|e| E::Malformed("ResponseData", e))?;
+        let signer = self.find_signer(&data.responder_id, raw.certs.as_deref().unwrap_or(&[]))?;
+        let sig = raw
+            .signature
+            .as_bytes()
+            .ok_or_else(|| E::Signature("unused bits".into()))?;
+        verify_signature(
+            signer.tbs_certificate().subject_public_key_info(),
+            &raw.signature_algorithm,
+            None,
+            &tbs,
+            sig,
+        )
+        .map_err(|e| E::Signature(e.to_string()))?;
+        let asked = request
+            .tbs_request
+            .request_extensions
+            .iter()
+            .flatten()
+            .find(|e| e.extn_id == oid::OCSP_NONCE);
+        let got = data
+            .response_extensions
+            .iter()
+            .flatten()
+            .find(|e| e.extn_id == oid::OCSP_NONCE);
+        match (asked, got) {
+            (None, _) => {}
+            (Some(a), Some(g)) if nonce_value(a) == nonce_value(g) => {}
+            _ => return Err(E::Nonce),
+        }
+        let mut out = Vec::new();
+        for r in &request.tbs_request.request_list {
+            let single = data
+                .responses
+                .iter()
+                .find(|s| s.cert_id == r.req_cert)
+                .ok_or(E::Missing)?;
+            out.push(self.check_single(single, now)?);
+        }
+        Ok(out)
+    }
+
+    fn check_single(
+        &self,
+        s: &SingleResponse,
+        now: SystemTime,
+    ) -> std::result::Result<VerifiedResponse, OcspVerifyError> {
+        let this_update = s.this_update.to_system_time();
+        if this_update > now + self.leeway {
+            return Err(OcspVerifyError::Stale("thisUpdate is in the future"));
+        }
+        let next_update = s.next_update.map(|t| t.to_system_time());
+        if next_update.is_some_and(|n| n + self.leeway < now) {
+            return Err(OcspVerifyError::Stale("nextUpdate has passed"));
+        }
+        let status = match &s.cert_status {
+            CertStatus::Good(_) => VerifiedStatus::Good,
+            CertStatus::Unknown(_) => VerifiedStatus::Unknown,
+            CertStatus::Revoked(info) => VerifiedStatus::Revoked {
+                time: info.revocation_time.to_system_time(),
+                reason: info.revocation_reason,
+            },
+        };
+        Ok(VerifiedResponse {
+            cert_id: s.cert_id.clone(),
+            status,
+            this_update,
+            next_update,
+        })
+    }
+
+    fn find_signer<'a>(
+        &'a self,
+        id: &ResponderId,
+        certs: &'a [Certificate],
+    ) -> std::result::Result<&'a Certificate, OcspVerifyError> {
+        let names = |c: &Certificate| match id {
+            ResponderId::ByName(n) => c.tbs_certificate().subject() == n,
+            ResponderId::ByKey(k) => {
+                DigestAlgorithm::Sha1.digest(
+                    c.tbs_certificate()
+                        .subject_public_key_info()
+                        .subject_public_key
+                        .raw_bytes(),
+                ) == k.as_bytes()
+            }
+        };
+        if names(&self.issuer) {
+            return Ok(&self.issuer);
+        }
+        let delegate = certs.iter().find(|c| names(c)).ok_or_else(|| {
+            OcspVerifyError::Signer(
+                "the ResponderID names neither the issuer nor an included certificate".into(),
+            )
+        })?;
+        check_delegate(delegate, &self.issuer)
+            .map_err(|e| OcspVerifyError::Signer(e.to_string()))?;
+        Ok(delegate)
+    }
+}
+
+/// The serial of `cert` as an INTEGER, for building CertIDs by hand.
+pub fn serial_of(cert: &Certificate) -> Result<Int> {
+    Ok(Int::new(cert.tbs_certificate().serial_number().as_bytes())?)
+}
