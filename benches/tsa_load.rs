@@ -28,6 +28,8 @@
 //! - `inline`: `respond` runs on the async worker that read the request (no hand-off).
 //! - `pool`: N dedicated signing threads fed by a queue; the async side never holds a permit
 //!   while a signing thread is idle.
+//! - `blocking`: like TsaServer (a semaphore of N permits and `spawn_blocking`), but the permit
+//!   moves into the blocking closure and is released the moment signing ends.
 
 use std::{
     collections::BTreeMap,
@@ -101,6 +103,8 @@ enum ServerKind {
     Inline,
     /// Experiment: dedicated signing threads behind a queue.
     Pool,
+    /// Experiment: semaphore + spawn_blocking, permit released inside the closure.
+    Blocking,
 }
 
 impl ServerKind {
@@ -109,7 +113,8 @@ impl ServerKind {
             "tsa" | "tsaserver" => Self::Tsa,
             "inline" => Self::Inline,
             "pool" => Self::Pool,
-            other => panic!("unknown server {other:?}; use tsa, inline or pool"),
+            "blocking" => Self::Blocking,
+            other => panic!("unknown server {other:?}; use tsa, inline, pool or blocking"),
         }
     }
 
@@ -118,6 +123,7 @@ impl ServerKind {
             Self::Tsa => "TsaServer",
             Self::Inline => "EXPERIMENT inline signing",
             Self::Pool => "EXPERIMENT signing-thread pool",
+            Self::Blocking => "EXPERIMENT spawn_blocking, early permit release",
         }
     }
 }
@@ -571,9 +577,23 @@ mod experiment {
     use gica_pki::tsp::{Authority, random_serial};
     use gica_tsa_server::REPLY_TYPE;
     use hyper::StatusCode;
-    use tokio::{net::TcpListener, sync::oneshot};
+    use tokio::{
+        net::TcpListener,
+        sync::{Semaphore, oneshot},
+    };
 
     pub type Job = (Bytes, oneshot::Sender<Vec<u8>>);
+
+    /// Where `respond` runs.
+    #[derive(Clone)]
+    pub enum Signing {
+        /// On the async worker.
+        Inline,
+        /// In the dedicated pool.
+        Pool(mpsc::Sender<Job>),
+        /// In tokio's blocking pool, at most as many at once as the semaphore has permits.
+        Blocking(Arc<Semaphore>),
+    }
 
     fn answer(authority: &Authority, body: &[u8]) -> Vec<u8> {
         authority
@@ -607,11 +627,11 @@ mod experiment {
         (tx, threads)
     }
 
-    /// `gica_serve::serve` with a handler that signs inline (`pool` None) or in the pool.
+    /// `gica_serve::serve` with a handler that signs as `signing` says.
     pub async fn serve(
         listener: TcpListener,
         authority: Arc<Authority>,
-        pool: Option<mpsc::Sender<Job>>,
+        signing: Signing,
         shutdown: impl Future<Output = ()>,
     ) -> std::io::Result<()> {
         let limits = gica_serve::Limits::default();
@@ -620,15 +640,34 @@ mod experiment {
             limits,
             move |req, _peer| {
                 let authority = authority.clone();
-                let pool = pool.clone();
+                let signing = signing.clone();
                 async move {
                     let body = match gica_serve::read_body(req, &limits).await {
                         Ok(b) => b,
                         Err(e) => return gica_serve::text(e.status(), e.to_string()),
                     };
-                    let der = match pool {
-                        None => answer(&authority, &body),
-                        Some(tx) => {
+                    let der = match signing {
+                        Signing::Inline => answer(&authority, &body),
+                        Signing::Blocking(sem) => {
+                            let Ok(permit) = sem.acquire_owned().await else {
+                                return gica_serve::text(StatusCode::SERVICE_UNAVAILABLE, "closed");
+                            };
+                            let job = tokio::task::spawn_blocking(move || {
+                                let der = answer(&authority, &body);
+                                drop(permit);
+                                der
+                            });
+                            match job.await {
+                                Ok(d) => d,
+                                Err(_) => {
+                                    return gica_serve::text(
+                                        StatusCode::INTERNAL_SERVER_ERROR,
+                                        "signing task failed",
+                                    );
+                                }
+                            }
+                        }
+                        Signing::Pool(tx) => {
                             let (otx, orx) = oneshot::channel();
                             if tx.send((body, otx)).is_err() {
                                 return gica_serve::text(
@@ -723,15 +762,29 @@ fn main() {
             );
             server_rt.spawn(server.serve(listener, stop))
         }
-        ServerKind::Inline => {
-            server_rt.spawn(experiment::serve(listener, Arc::new(authority), None, stop))
-        }
+        ServerKind::Inline => server_rt.spawn(experiment::serve(
+            listener,
+            Arc::new(authority),
+            experiment::Signing::Inline,
+            stop,
+        )),
         ServerKind::Pool => {
             let authority = Arc::new(authority);
             let (tx, threads) = experiment::pool(authority.clone(), signing_threads);
             pool_threads = threads;
-            server_rt.spawn(experiment::serve(listener, authority, Some(tx), stop))
+            server_rt.spawn(experiment::serve(
+                listener,
+                authority,
+                experiment::Signing::Pool(tx),
+                stop,
+            ))
         }
+        ServerKind::Blocking => server_rt.spawn(experiment::serve(
+            listener,
+            Arc::new(authority),
+            experiment::Signing::Blocking(Arc::new(tokio::sync::Semaphore::new(signing_threads))),
+            stop,
+        )),
     };
 
     // c) the load.

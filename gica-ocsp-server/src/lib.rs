@@ -1,6 +1,257 @@
 //! gica-ocsp-server: OCSP responder (RFC 6960, RFC 5019, RFC 8954), CRL publisher and
 //! revocation store.
+//!
+//! The library holds everything; `main.rs` only parses flags. [`Service::start`] loads the
+//! issuers and keys, connects the store, and [`Service::serve`] answers HTTP until shutdown
+//! while background tasks keep CRLs fresh and carry revocations into the response cache.
 #![forbid(unsafe_code)]
 #![warn(missing_docs, clippy::unwrap_used)]
 
+pub mod config;
+pub mod crl;
+pub mod demo;
+pub mod index;
+pub mod server;
 pub mod store;
+
+use std::{
+    future::Future,
+    path::Path,
+    sync::{Arc, RwLock},
+    time::Duration,
+};
+
+use bytes::Bytes;
+use gica_pki::{
+    Signer, SignerOptions, SoftwareSigner, cert,
+    ocsp::{NotIssuedPolicy, Responder, ResponderConfig, ResponderIdKind},
+    x509_cert::Certificate,
+};
+use tokio::net::TcpListener;
+
+pub use server::{IssuerState, OcspServer, ServeOptions, issuer_id};
+
+use crate::{config::ServeSettings, store::AnyStore};
+
+/// Why something could not start or run, said plainly.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// Bad settings.
+    #[error(transparent)]
+    Config(#[from] config::ConfigError),
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A certificate or key is unfit.
+    #[error("{what}: {source}")]
+    Pki {
+        /// Which.
+        what: String,
+        /// Why.
+        source: gica_pki::Error,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    /// CRL generation failed.
+    #[error(transparent)]
+    Crl(#[from] crl::CrlGenError),
+}
+
+fn read(path: &Path) -> Result<String, AppError> {
+    std::fs::read_to_string(path).map_err(|source| AppError::Io {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+/// The first certificate of a PEM file.
+pub fn load_cert(path: &Path) -> Result<Certificate, AppError> {
+    let what = || path.display().to_string();
+    cert::load_pem_certs(&read(path)?)
+        .map_err(|source| AppError::Pki {
+            what: what(),
+            source,
+        })?
+        .into_iter()
+        .next()
+        .ok_or_else(|| AppError::Pki {
+            what: what(),
+            source: gica_pki::Error::Pem("no CERTIFICATE block".into()),
+        })
+}
+
+/// A private key from PEM.
+pub fn load_key(path: &Path) -> Result<Arc<dyn Signer>, AppError> {
+    SoftwareSigner::from_pem(&read(path)?, SignerOptions::default())
+        .map(|s| Arc::new(s) as Arc<dyn Signer>)
+        .map_err(|source| AppError::Pki {
+            what: path.display().to_string(),
+            source,
+        })
+}
+
+struct CrlJob {
+    issuer: usize,
+    key: Arc<dyn Signer>,
+}
+
+/// A configured responder, ready to serve.
+pub struct Service {
+    server: Arc<OcspServer>,
+    crl_jobs: Vec<CrlJob>,
+    settings: ServeSettings,
+}
+
+impl std::fmt::Debug for Service {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Service")
+            .field("server", &self.server)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Service {
+    /// Loads issuers and keys (checking them), connects and migrates the store, and makes a
+    /// first CRL for every issuer whose CA key is configured.
+    pub async fn start(settings: ServeSettings) -> Result<Self, AppError> {
+        let store = AnyStore::connect(&settings.db).await?;
+        let mut issuers = Vec::new();
+        let mut crl_jobs = Vec::new();
+        for (idx, ic) in settings.issuers.iter().enumerate() {
+            let cert = load_cert(&ic.cert)?;
+            let ca_key = ic.ca_key.as_deref().map(load_key).transpose()?;
+            let (delegate, signer) = match (&ic.responder_cert, &ic.responder_key) {
+                (Some(c), Some(k)) => (Some(load_cert(c)?), load_key(k)?),
+                _ => match &ca_key {
+                    Some(k) => (None, k.clone()),
+                    None => {
+                        return Err(config::ConfigError(
+                            "a responder key or CA key is required".into(),
+                        )
+                        .into());
+                    }
+                },
+            };
+            let config = ResponderConfig {
+                max_cert_ids: settings.max_cert_ids,
+                validity: settings.validity,
+                responder_id: if settings.by_name {
+                    ResponderIdKind::ByName
+                } else {
+                    ResponderIdKind::ByKey
+                },
+                not_issued: if settings.not_issued_revoked {
+                    NotIssuedPolicy::Revoked
+                } else {
+                    NotIssuedPolicy::Unknown
+                },
+            };
+            let responder =
+                Responder::new(cert.clone(), delegate, signer, config).map_err(|source| {
+                    AppError::Pki {
+                        what: ic.cert.display().to_string(),
+                        source,
+                    }
+                })?;
+            let name = ic.name.clone().unwrap_or_else(|| {
+                ic.cert.file_stem().map_or_else(
+                    || format!("issuer{idx}"),
+                    |s| s.to_string_lossy().into_owned(),
+                )
+            });
+            if let Some(key) = ca_key {
+                crl_jobs.push(CrlJob { issuer: idx, key });
+            }
+            issuers.push(IssuerState {
+                name,
+                id: issuer_id(&cert),
+                responder,
+                crl: RwLock::new(None),
+            });
+        }
+        let options = ServeOptions {
+            limits: settings.limits,
+            cache_capacity: 100_000,
+            signing_threads: settings.signing_threads,
+        };
+        let server = Arc::new(OcspServer::new(issuers, store, options));
+        let service = Self {
+            server,
+            crl_jobs,
+            settings,
+        };
+        for job in &service.crl_jobs {
+            service.refresh_crl(job).await?;
+        }
+        Ok(service)
+    }
+
+    /// The server state (for tests and embedding).
+    pub fn server(&self) -> &Arc<OcspServer> {
+        &self.server
+    }
+
+    async fn refresh_crl(&self, job: &CrlJob) -> Result<(), AppError> {
+        let issuer = &self.server.issuers()[job.issuer];
+        let der = crl::generate(
+            self.server.store(),
+            &issuer.id,
+            issuer.responder.issuer(),
+            job.key.as_ref(),
+            self.settings.crl_next_update,
+        )
+        .await?;
+        tracing::info!(issuer = %issuer.name, bytes = der.len(), "CRL generated");
+        *issuer.crl.write().unwrap_or_else(|p| p.into_inner()) = Some(Bytes::from(der));
+        Ok(())
+    }
+
+    /// Serves on `listener` until `shutdown`; meanwhile re-makes CRLs every quarter of their
+    /// validity (even when nothing changed) and polls the store for revocations.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()>,
+    ) -> std::io::Result<()> {
+        let server = self.server.clone();
+        let poll = (self.settings.max_staleness / 2).max(Duration::from_secs(1));
+        let follower = tokio::spawn(server.clone().follow_changes(poll));
+        let crl_every = (self.settings.crl_next_update / 4).max(Duration::from_secs(1));
+        let me = Arc::new(self);
+        let crl_task = {
+            let me = me.clone();
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(crl_every);
+                tick.tick().await;
+                loop {
+                    tick.tick().await;
+                    for job in &me.crl_jobs {
+                        if let Err(e) = me.refresh_crl(job).await {
+                            tracing::error!(error = %e, "CRL regeneration failed; the previous CRL stays published");
+                        }
+                    }
+                }
+            })
+        };
+        let limits = me.settings.limits;
+        let result = gica_serve::serve(
+            listener,
+            limits,
+            move |req, _peer| {
+                let s = server.clone();
+                async move { s.handle(req).await }
+            },
+            shutdown,
+        )
+        .await;
+        follower.abort();
+        crl_task.abort();
+        result
+    }
+}

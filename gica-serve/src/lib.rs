@@ -295,3 +295,49 @@ pub fn init_tracing(json: bool) {
         builder.try_init()
     };
 }
+
+/// Runs CPU-heavy jobs (signing) off the async workers, at most `threads` at a time, so a slow
+/// key never stalls accepting and parsing. A job waits at most `wait` for a slot; then the
+/// caller answers "busy" in its protocol's terms.
+#[derive(Debug, Clone)]
+pub struct SigningPool {
+    slots: Arc<Semaphore>,
+    wait: Duration,
+}
+
+/// No signing slot became free in time.
+#[derive(Debug, Clone, Copy, thiserror::Error)]
+#[error("all signing slots are busy")]
+pub struct Busy;
+
+impl SigningPool {
+    /// A pool of `threads` concurrent jobs (at least one).
+    pub fn new(threads: usize, wait: Duration) -> Self {
+        Self {
+            slots: Arc::new(Semaphore::new(threads.max(1))),
+            wait,
+        }
+    }
+
+    /// Runs `job` on a blocking thread once a slot is free. The slot is held by the job
+    /// itself, so a client that hangs up does not free it while the job still runs.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        job: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, Busy> {
+        let permit = match tokio::time::timeout(self.wait, self.slots.clone().acquire_owned()).await
+        {
+            Ok(Ok(p)) => p,
+            _ => return Err(Busy),
+        };
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            job()
+        })
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "signing job failed");
+            Busy
+        })
+    }
+}

@@ -26,7 +26,7 @@ use gica_pki::{
 };
 use gica_serve::{HttpResponse, Limits};
 use hyper::{Method, Request, StatusCode, body::Incoming, header};
-use tokio::{net::TcpListener, sync::Semaphore};
+use tokio::net::TcpListener;
 
 pub use config::{Args, Settings};
 pub use metrics::Metrics;
@@ -94,7 +94,7 @@ pub struct TsaServer {
     authority: Authority,
     chain_pem: Bytes,
     limits: Limits,
-    signing: Arc<Semaphore>,
+    signing: gica_serve::SigningPool,
     metrics: Metrics,
     clock: Arc<dyn Clock>,
 }
@@ -217,7 +217,7 @@ impl TsaServer {
             authority,
             chain_pem: Bytes::from(chain_pem),
             limits,
-            signing: Arc::new(Semaphore::new(signing_threads.max(1))),
+            signing: gica_serve::SigningPool::new(signing_threads, SIGNING_QUEUE_WAIT),
             metrics,
             clock,
         })
@@ -291,15 +291,8 @@ impl TsaServer {
                 return gica_serve::text(e.status(), e.to_string());
             }
         };
-        let wait = self.signing.clone().acquire_owned();
-        let Ok(Ok(permit)) = tokio::time::timeout(SIGNING_QUEUE_WAIT, wait).await else {
-            return self.busy();
-        };
         let me = self.clone();
-        // The permit travels with the job: a client that hangs up does not free a signing
-        // slot while its signature is still being computed.
-        let job = tokio::task::spawn_blocking(move || {
-            let _permit = permit;
+        let job = self.signing.run(move || {
             let start = Instant::now();
             let issued = match random_serial() {
                 Ok(serial) => me
@@ -319,17 +312,8 @@ impl TsaServer {
             };
             (issued, start.elapsed())
         });
-        let (issued, elapsed) = match job.await {
-            Ok(x) => x,
-            Err(e) => {
-                tracing::error!(error = %e, "signing task failed");
-                let r = Rejection {
-                    fail_info: FailureInfo::SystemFailure,
-                    reason: "internal error".into(),
-                };
-                self.metrics.outcome(&Err(r.clone()), None);
-                return gica_serve::respond(StatusCode::OK, REPLY_TYPE, rejection_der(&r));
-            }
+        let Ok((issued, elapsed)) = job.await else {
+            return self.busy();
         };
         self.metrics.outcome(&issued.outcome, Some(elapsed));
         let hash = issued.digest.map_or("-", |d| d.name());

@@ -3,9 +3,15 @@
 //! One trait, [`RevocationStore`], two backends with the same schema and the same test suite:
 //! SQLite (embedded default, a file) and PostgreSQL (several responders sharing one database).
 
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use gica_pki::CrlReason;
+
+mod postgres;
+mod sqlite;
+
+pub use postgres::PgStore;
+pub use sqlite::SqliteStore;
 
 /// Identifies an issuer: lowercase hex of SHA-256 over its subjectPublicKey bits, so a CA
 /// certificate re-issued with the same key keeps its records.
@@ -86,18 +92,110 @@ pub struct Change {
 }
 
 /// The record of issued and revoked certificates. Writes are durable when the call returns.
-#[allow(async_fn_in_trait)]
+///
+/// Times are kept in whole seconds (RFC 5280 times have no fraction): a fraction is dropped.
+/// Serials are normalised to their magnitude (leading zero octets dropped) on the way in.
+///
+/// The methods return `Send` futures, so code generic over the store can `tokio::spawn` them;
+/// an implementation may still write them as `async fn`.
 pub trait RevocationStore: Send + Sync {
     /// Creates the schema if missing (idempotent).
-    async fn migrate(&self) -> Result<(), StoreError>;
+    fn migrate(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Records an issued certificate (status valid) unless a record exists.
+    fn record_issued(
+        &self,
+        issuer: &str,
+        serial: &[u8],
+        not_after: Option<SystemTime>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Revokes; a serial with no record is recorded as revoked. Revoking twice changes nothing.
+    fn revoke(
+        &self,
+        issuer: &str,
+        serial: &[u8],
+        time: SystemTime,
+        reason: Option<CrlReason>,
+        invalidity_date: Option<SystemTime>,
+    ) -> impl Future<Output = Result<RevokeOutcome, StoreError>> + Send;
+    /// The record of one certificate, if any.
+    fn status(
+        &self,
+        issuer: &str,
+        serial: &[u8],
+    ) -> impl Future<Output = Result<Option<CertRecord>, StoreError>> + Send;
+    /// Every revoked record of an issuer, ordered by serial (for CRLs).
+    fn revoked(
+        &self,
+        issuer: &str,
+    ) -> impl Future<Output = Result<Vec<CertRecord>, StoreError>> + Send;
+    /// Atomically takes the issuer's next CRL number: strictly greater than every number
+    /// handed out before, across restarts and concurrent writers. The first is 1.
+    fn next_crl_number(&self, issuer: &str)
+    -> impl Future<Output = Result<u64, StoreError>> + Send;
+    /// Revocations recorded after `seq`, oldest first, at most `limit`.
+    fn changes_since(
+        &self,
+        seq: i64,
+        limit: i64,
+    ) -> impl Future<Output = Result<Vec<Change>, StoreError>> + Send;
+    /// Imports records in one transaction: all or nothing.
+    fn import(
+        &self,
+        records: &[CertRecord],
+    ) -> impl Future<Output = Result<ImportSummary, StoreError>> + Send;
+}
+
+/// A store chosen at run time by its URL.
+#[derive(Clone, Debug)]
+pub enum AnyStore {
+    /// `sqlite:PATH`.
+    Sqlite(SqliteStore),
+    /// `postgres://...` or `postgresql://...`.
+    Postgres(PgStore),
+}
+
+impl AnyStore {
+    /// Connects by URL (`sqlite:PATH`, created if missing; `postgres://...`, where
+    /// `?options=-csearch_path%3Dname` picks a schema) and creates the schema if missing.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let store = if url.starts_with("sqlite:") {
+            Self::Sqlite(SqliteStore::connect(url).await?)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Self::Postgres(PgStore::connect(url).await?)
+        } else {
+            // Only the scheme: the rest may hold a password.
+            let scheme = url.split_once(':').map_or("", |(scheme, _)| scheme);
+            return Err(StoreError::Url(format!("{scheme}:...")));
+        };
+        store.migrate().await?;
+        Ok(store)
+    }
+}
+
+/// Calls the same method on whichever backend `$store` holds.
+macro_rules! on_backend {
+    ($store:expr, $s:ident => $call:expr) => {
+        match $store {
+            AnyStore::Sqlite($s) => $call.await,
+            AnyStore::Postgres($s) => $call.await,
+        }
+    };
+}
+
+impl RevocationStore for AnyStore {
+    async fn migrate(&self) -> Result<(), StoreError> {
+        on_backend!(self, s => s.migrate())
+    }
+
     async fn record_issued(
         &self,
         issuer: &str,
         serial: &[u8],
         not_after: Option<SystemTime>,
-    ) -> Result<(), StoreError>;
-    /// Revokes; a serial with no record is recorded as revoked. Revoking twice changes nothing.
+    ) -> Result<(), StoreError> {
+        on_backend!(self, s => s.record_issued(issuer, serial, not_after))
+    }
+
     async fn revoke(
         &self,
         issuer: &str,
@@ -105,16 +203,374 @@ pub trait RevocationStore: Send + Sync {
         time: SystemTime,
         reason: Option<CrlReason>,
         invalidity_date: Option<SystemTime>,
-    ) -> Result<RevokeOutcome, StoreError>;
-    /// The record of one certificate, if any.
-    async fn status(&self, issuer: &str, serial: &[u8]) -> Result<Option<CertRecord>, StoreError>;
-    /// Every revoked record of an issuer, ordered by serial (for CRLs).
-    async fn revoked(&self, issuer: &str) -> Result<Vec<CertRecord>, StoreError>;
-    /// Atomically takes the issuer's next CRL number: strictly greater than every number
-    /// handed out before, across restarts and concurrent writers. The first is 1.
-    async fn next_crl_number(&self, issuer: &str) -> Result<u64, StoreError>;
-    /// Revocations recorded after `seq`, oldest first, at most `limit`.
-    async fn changes_since(&self, seq: i64, limit: i64) -> Result<Vec<Change>, StoreError>;
-    /// Imports records in one transaction: all or nothing.
-    async fn import(&self, records: &[CertRecord]) -> Result<ImportSummary, StoreError>;
+    ) -> Result<RevokeOutcome, StoreError> {
+        on_backend!(self, s => s.revoke(issuer, serial, time, reason, invalidity_date))
+    }
+
+    async fn status(&self, issuer: &str, serial: &[u8]) -> Result<Option<CertRecord>, StoreError> {
+        on_backend!(self, s => s.status(issuer, serial))
+    }
+
+    async fn revoked(&self, issuer: &str) -> Result<Vec<CertRecord>, StoreError> {
+        on_backend!(self, s => s.revoked(issuer))
+    }
+
+    async fn next_crl_number(&self, issuer: &str) -> Result<u64, StoreError> {
+        on_backend!(self, s => s.next_crl_number(issuer))
+    }
+
+    async fn changes_since(&self, seq: i64, limit: i64) -> Result<Vec<Change>, StoreError> {
+        on_backend!(self, s => s.changes_since(seq, limit))
+    }
+
+    async fn import(&self, records: &[CertRecord]) -> Result<ImportSummary, StoreError> {
+        on_backend!(self, s => s.import(records))
+    }
 }
+
+/// The serial's magnitude: leading zero octets dropped.
+pub(crate) fn magnitude(serial: &[u8]) -> &[u8] {
+    let start = serial.iter().position(|b| *b != 0).unwrap_or(serial.len());
+    &serial[start..]
+}
+
+/// Whole seconds since the epoch, rounded down; saturates far outside any certificate's life.
+pub(crate) fn unix_secs(t: SystemTime) -> i64 {
+    match t.duration_since(UNIX_EPOCH) {
+        Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+        Err(e) => {
+            let d = e.duration();
+            let secs = i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
+            if d.subsec_nanos() > 0 {
+                (-secs).saturating_sub(1)
+            } else {
+                -secs
+            }
+        }
+    }
+}
+
+/// The instant `secs` seconds after (or before) the epoch, if the platform can hold it.
+pub(crate) fn from_unix_secs(secs: i64) -> Option<SystemTime> {
+    let d = Duration::from_secs(secs.unsigned_abs());
+    if secs >= 0 {
+        UNIX_EPOCH.checked_add(d)
+    } else {
+        UNIX_EPOCH.checked_sub(d)
+    }
+}
+
+/// A row of `certs` as the database hands it back.
+struct Row {
+    issuer: String,
+    serial: Vec<u8>,
+    not_after: Option<i64>,
+    status: String,
+    revocation_time: Option<i64>,
+    reason: Option<i16>,
+    invalidity_date: Option<i64>,
+}
+
+impl Row {
+    fn into_record(self) -> Result<CertRecord, StoreError> {
+        let time = |secs: i64| {
+            from_unix_secs(secs).ok_or_else(|| StoreError::Corrupt(format!("time {secs}")))
+        };
+        let status = match (self.status.as_str(), self.revocation_time) {
+            ("V", _) => RecordStatus::Valid,
+            ("R", Some(revoked_at)) => RecordStatus::Revoked {
+                time: time(revoked_at)?,
+                reason: self
+                    .reason
+                    .map(|code| {
+                        u8::try_from(code)
+                            .ok()
+                            .and_then(CrlReason::from_code)
+                            .ok_or_else(|| StoreError::Corrupt(format!("reason code {code}")))
+                    })
+                    .transpose()?,
+                invalidity_date: self.invalidity_date.map(time).transpose()?,
+            },
+            (status, _) => return Err(StoreError::Corrupt(format!("status {status:?}"))),
+        };
+        Ok(CertRecord {
+            issuer: self.issuer,
+            serial: self.serial,
+            not_after: self.not_after.map(time).transpose()?,
+            status,
+        })
+    }
+}
+
+/// The statements both backends share; `$n` parameters work on SQLite too.
+mod sql {
+    pub(super) const INSERT_VALID: &str = "INSERT INTO certs (issuer, serial, not_after, status) \
+         VALUES ($1, $2, $3, 'V') ON CONFLICT (issuer, serial) DO NOTHING";
+
+    /// Inserts a revoked record, or revokes a valid one; touches no row already revoked, so
+    /// the first revocation's time and reason stand.
+    pub(super) const REVOKE: &str = "INSERT INTO certs \
+         (issuer, serial, not_after, status, revocation_time, reason, invalidity_date) \
+         VALUES ($1, $2, $3, 'R', $4, $5, $6) \
+         ON CONFLICT (issuer, serial) DO UPDATE SET status = 'R', \
+         revocation_time = excluded.revocation_time, reason = excluded.reason, \
+         invalidity_date = excluded.invalidity_date, \
+         not_after = COALESCE(certs.not_after, excluded.not_after) \
+         WHERE certs.status = 'V'";
+
+    pub(super) const INSERT_CHANGE: &str =
+        "INSERT INTO changes (issuer, serial, recorded_at) VALUES ($1, $2, $3)";
+
+    macro_rules! select_certs {
+        ($where:literal) => {
+            concat!(
+                "SELECT issuer, serial, not_after, status, revocation_time, reason, ",
+                "invalidity_date FROM certs ",
+                $where
+            )
+        };
+    }
+
+    pub(super) const SELECT_ONE: &str = select_certs!("WHERE issuer = $1 AND serial = $2");
+
+    /// Numeric order: a shorter magnitude is a smaller number.
+    pub(super) const SELECT_REVOKED: &str =
+        select_certs!("WHERE issuer = $1 AND status = 'R' ORDER BY length(serial), serial");
+
+    /// One statement, so the row lock (PostgreSQL) or the write lock (SQLite) makes it atomic.
+    pub(super) const NEXT_CRL_NUMBER: &str = "INSERT INTO crl_numbers (issuer, last_number) \
+         VALUES ($1, 1) ON CONFLICT (issuer) \
+         DO UPDATE SET last_number = crl_numbers.last_number + 1 RETURNING last_number";
+
+    pub(super) const CHANGES_SINCE: &str =
+        "SELECT seq, issuer, serial FROM changes WHERE seq > $1 ORDER BY seq LIMIT $2";
+}
+
+/// Implements [`RevocationStore`] for a sqlx backend `$store` over database `$db`, with the
+/// statements in [`sql`]. `$store` has a field `pool` and three constants: `BEGIN_WRITE`
+/// (starts a write transaction), `LOCK_CHANGES` (run next, to serialise the writers of
+/// `changes` so that `seq` order is commit order) and `SCHEMA` (run by `migrate`).
+macro_rules! sql_store {
+    ($store:ty, $db:ty) => {
+        impl $store {
+            async fn begin_write(&self) -> Result<sqlx::Transaction<'static, $db>, sqlx::Error> {
+                let mut tx = self.pool.begin_with(Self::BEGIN_WRITE).await?;
+                for statement in Self::LOCK_CHANGES {
+                    sqlx::query(statement).execute(&mut *tx).await?;
+                }
+                Ok(tx)
+            }
+
+            /// Writes `record` unless the store has it in that state already; true if written.
+            /// A V record never un-revokes; an R record revokes a V one.
+            async fn apply(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                record: &$crate::store::CertRecord,
+                now: i64,
+            ) -> Result<bool, sqlx::Error> {
+                use $crate::store::{RecordStatus, magnitude, sql, unix_secs};
+                let issuer = record.issuer.as_str();
+                let serial = magnitude(&record.serial);
+                let not_after = record.not_after.map(unix_secs);
+                let RecordStatus::Revoked {
+                    time,
+                    reason,
+                    invalidity_date,
+                } = &record.status
+                else {
+                    let done = sqlx::query(sql::INSERT_VALID)
+                        .bind(issuer)
+                        .bind(serial)
+                        .bind(not_after)
+                        .execute(&mut **tx)
+                        .await?;
+                    return Ok(done.rows_affected() > 0);
+                };
+                let done = sqlx::query(sql::REVOKE)
+                    .bind(issuer)
+                    .bind(serial)
+                    .bind(not_after)
+                    .bind(unix_secs(*time))
+                    .bind(reason.map(|r| i16::from(r.code())))
+                    .bind(invalidity_date.map(unix_secs))
+                    .execute(&mut **tx)
+                    .await?;
+                if done.rows_affected() == 0 {
+                    return Ok(false);
+                }
+                sqlx::query(sql::INSERT_CHANGE)
+                    .bind(issuer)
+                    .bind(serial)
+                    .bind(now)
+                    .execute(&mut **tx)
+                    .await?;
+                Ok(true)
+            }
+
+            fn decode(
+                row: &<$db as sqlx::Database>::Row,
+            ) -> Result<$crate::store::CertRecord, $crate::store::StoreError> {
+                use sqlx::Row as _;
+                $crate::store::Row {
+                    issuer: row.try_get("issuer")?,
+                    serial: row.try_get("serial")?,
+                    not_after: row.try_get("not_after")?,
+                    status: row.try_get("status")?,
+                    revocation_time: row.try_get("revocation_time")?,
+                    reason: row.try_get("reason")?,
+                    invalidity_date: row.try_get("invalidity_date")?,
+                }
+                .into_record()
+            }
+        }
+
+        impl $crate::store::RevocationStore for $store {
+            async fn migrate(&self) -> Result<(), $crate::store::StoreError> {
+                let mut tx = self.pool.begin_with(Self::BEGIN_WRITE).await?;
+                for statement in Self::SCHEMA {
+                    sqlx::query(statement).execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn record_issued(
+                &self,
+                issuer: &str,
+                serial: &[u8],
+                not_after: Option<std::time::SystemTime>,
+            ) -> Result<(), $crate::store::StoreError> {
+                use $crate::store::{magnitude, sql, unix_secs};
+                sqlx::query(sql::INSERT_VALID)
+                    .bind(issuer)
+                    .bind(magnitude(serial))
+                    .bind(not_after.map(unix_secs))
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn revoke(
+                &self,
+                issuer: &str,
+                serial: &[u8],
+                time: std::time::SystemTime,
+                reason: Option<gica_pki::CrlReason>,
+                invalidity_date: Option<std::time::SystemTime>,
+            ) -> Result<$crate::store::RevokeOutcome, $crate::store::StoreError> {
+                use $crate::store::{CertRecord, RecordStatus, RevokeOutcome, unix_secs};
+                let record = CertRecord {
+                    issuer: issuer.to_owned(),
+                    serial: serial.to_vec(),
+                    not_after: None,
+                    status: RecordStatus::Revoked {
+                        time,
+                        reason,
+                        invalidity_date,
+                    },
+                };
+                let mut tx = self.begin_write().await?;
+                let revoked =
+                    Self::apply(&mut tx, &record, unix_secs(std::time::SystemTime::now())).await?;
+                tx.commit().await?;
+                Ok(if revoked {
+                    RevokeOutcome::Revoked
+                } else {
+                    RevokeOutcome::AlreadyRevoked
+                })
+            }
+
+            async fn status(
+                &self,
+                issuer: &str,
+                serial: &[u8],
+            ) -> Result<Option<$crate::store::CertRecord>, $crate::store::StoreError> {
+                use $crate::store::{magnitude, sql};
+                sqlx::query(sql::SELECT_ONE)
+                    .bind(issuer)
+                    .bind(magnitude(serial))
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .map(|row| Self::decode(&row))
+                    .transpose()
+            }
+
+            async fn revoked(
+                &self,
+                issuer: &str,
+            ) -> Result<Vec<$crate::store::CertRecord>, $crate::store::StoreError> {
+                sqlx::query($crate::store::sql::SELECT_REVOKED)
+                    .bind(issuer)
+                    .fetch_all(&self.pool)
+                    .await?
+                    .iter()
+                    .map(Self::decode)
+                    .collect()
+            }
+
+            async fn next_crl_number(
+                &self,
+                issuer: &str,
+            ) -> Result<u64, $crate::store::StoreError> {
+                use sqlx::Row as _;
+                use $crate::store::StoreError;
+                // fetch_all runs the statement to completion, which ends SQLite's implicit
+                // transaction before the connection goes back to the pool.
+                let rows = sqlx::query($crate::store::sql::NEXT_CRL_NUMBER)
+                    .bind(issuer)
+                    .fetch_all(&self.pool)
+                    .await?;
+                let row = rows
+                    .first()
+                    .ok_or_else(|| StoreError::Corrupt("no CRL number returned".into()))?;
+                let number: i64 = row.try_get(0)?;
+                u64::try_from(number)
+                    .map_err(|_| StoreError::Corrupt(format!("CRL number {number}")))
+            }
+
+            async fn changes_since(
+                &self,
+                seq: i64,
+                limit: i64,
+            ) -> Result<Vec<$crate::store::Change>, $crate::store::StoreError> {
+                use sqlx::Row as _;
+                if limit <= 0 {
+                    return Ok(Vec::new());
+                }
+                let rows = sqlx::query($crate::store::sql::CHANGES_SINCE)
+                    .bind(seq)
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter()
+                    .map(|row| {
+                        Ok($crate::store::Change {
+                            seq: row.try_get("seq")?,
+                            issuer: row.try_get("issuer")?,
+                            serial: row.try_get("serial")?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn import(
+                &self,
+                records: &[$crate::store::CertRecord],
+            ) -> Result<$crate::store::ImportSummary, $crate::store::StoreError> {
+                let now = $crate::store::unix_secs(std::time::SystemTime::now());
+                let mut summary = $crate::store::ImportSummary::default();
+                let mut tx = self.begin_write().await?;
+                for record in records {
+                    if Self::apply(&mut tx, record, now).await? {
+                        summary.imported += 1;
+                    } else {
+                        summary.skipped += 1;
+                    }
+                }
+                tx.commit().await?;
+                Ok(summary)
+            }
+        }
+    };
+}
+use sql_store;

@@ -1,0 +1,447 @@
+//! Command line and TOML configuration of gica-ocsp-server.
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use clap::{Args, Parser, Subcommand};
+use serde::Deserialize;
+
+/// OCSP responder, CRL publisher and revocation store.
+#[derive(Parser, Debug)]
+#[command(name = "gica-ocsp-server", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Serve OCSP (POST and GET /ocsp) and CRLs (GET /crl/{name}.crl).
+    Serve(ServeArgs),
+    /// Import an OpenSSL CA index.txt into the store (one transaction).
+    ImportIndex(ImportArgs),
+    /// Revoke a certificate.
+    Revoke(RevokeArgs),
+    /// Record an issued certificate (so it is answered `good`).
+    Record(RecordArgs),
+    /// Generate and sign the issuer's next CRL into a file.
+    Crl(CrlArgs),
+}
+
+/// Flags of `serve`; each is also a key of the `--config` TOML file.
+#[derive(Args, Debug, Default, Clone)]
+pub struct ServeArgs {
+    /// TOML file: the flags' names as keys, plus `[[issuer]]` tables.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Listen address [default: 127.0.0.1:3181].
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+    /// Store: `sqlite:PATH` or `postgres://...`.
+    #[arg(long, value_name = "URL")]
+    pub db: Option<String>,
+    /// Issuer CA certificate (PEM).
+    #[arg(long, value_name = "PEM")]
+    pub issuer: Option<PathBuf>,
+    /// Delegated responder certificate (PEM); without it the CA key signs.
+    #[arg(long, value_name = "PEM")]
+    pub responder_cert: Option<PathBuf>,
+    /// Delegated responder key (PEM).
+    #[arg(long, value_name = "PEM")]
+    pub responder_key: Option<PathBuf>,
+    /// The issuer's CA key (PEM): signs OCSP when no responder is given, and CRLs.
+    #[arg(long, value_name = "PEM")]
+    pub ca_key: Option<PathBuf>,
+    /// Name in `/crl/{name}.crl` [default: the issuer file's stem].
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+    /// OCSP response validity (nextUpdate - thisUpdate) [default: 1h].
+    #[arg(long, value_name = "DURATION")]
+    pub validity: Option<String>,
+    /// Longest a revocation may take to reach cached responses [default: 60s].
+    #[arg(long, value_name = "DURATION")]
+    pub max_staleness: Option<String>,
+    /// CRL nextUpdate - thisUpdate [default: 24h]; CRLs are re-made every quarter of it.
+    #[arg(long, value_name = "DURATION")]
+    pub crl_next_update: Option<String>,
+    /// Most CertIDs in one request [default: 16].
+    #[arg(long, value_name = "N")]
+    pub max_cert_ids: Option<usize>,
+    /// Answer for serials never issued: `unknown` or `revoked` [default: unknown].
+    #[arg(long, value_name = "POLICY")]
+    pub not_issued: Option<String>,
+    /// ResponderID form: `key` or `name` [default: key].
+    #[arg(long, value_name = "FORM")]
+    pub responder_id: Option<String>,
+    /// Largest request body in bytes [default: 16384].
+    #[arg(long, value_name = "BYTES")]
+    pub max_body: Option<usize>,
+    /// Seconds a client has to send headers, and again the body [default: 10].
+    #[arg(long, value_name = "SECS")]
+    pub client_timeout: Option<u64>,
+    /// Signing threads [default: the number of cores].
+    #[arg(long, value_name = "N")]
+    pub signing_threads: Option<usize>,
+    /// Log format: `text` or `json`.
+    #[arg(long, value_name = "FORMAT")]
+    pub log_format: Option<String>,
+    /// Make a throwaway demo PKI and database and serve them.
+    #[arg(long)]
+    pub demo: bool,
+    /// Where `--demo` writes [default: $TMPDIR/gica-ocsp-demo].
+    #[arg(long, value_name = "DIR")]
+    pub demo_dir: Option<PathBuf>,
+}
+
+/// `import-index` flags.
+#[derive(Args, Debug)]
+pub struct ImportArgs {
+    /// Store URL.
+    #[arg(long, value_name = "URL")]
+    pub db: String,
+    /// Issuer CA certificate (PEM).
+    #[arg(long, value_name = "PEM")]
+    pub issuer: PathBuf,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+    /// The index.txt.
+    pub index: PathBuf,
+}
+
+/// `revoke` flags.
+#[derive(Args, Debug)]
+pub struct RevokeArgs {
+    /// Store URL.
+    #[arg(long, value_name = "URL")]
+    pub db: String,
+    /// Issuer CA certificate (PEM).
+    #[arg(long, value_name = "PEM")]
+    pub issuer: PathBuf,
+    /// Serial number in hex.
+    #[arg(long, value_name = "HEX")]
+    pub serial: String,
+    /// CRL reason name (keyCompromise, superseded, ...).
+    #[arg(long, value_name = "NAME")]
+    pub reason: Option<String>,
+    /// Revocation time, RFC 3339 [default: now].
+    #[arg(long, value_name = "RFC3339")]
+    pub time: Option<String>,
+    /// Invalidity date, RFC 3339.
+    #[arg(long, value_name = "RFC3339")]
+    pub invalidity_date: Option<String>,
+}
+
+/// `record` flags.
+#[derive(Args, Debug)]
+pub struct RecordArgs {
+    /// Store URL.
+    #[arg(long, value_name = "URL")]
+    pub db: String,
+    /// Issuer CA certificate (PEM).
+    #[arg(long, value_name = "PEM")]
+    pub issuer: PathBuf,
+    /// Issued certificates (PEM), repeatable.
+    #[arg(long, value_name = "PEM", required = true)]
+    pub cert: Vec<PathBuf>,
+}
+
+/// `crl` flags.
+#[derive(Args, Debug)]
+pub struct CrlArgs {
+    /// Store URL.
+    #[arg(long, value_name = "URL")]
+    pub db: String,
+    /// Issuer CA certificate (PEM).
+    #[arg(long, value_name = "PEM")]
+    pub issuer: PathBuf,
+    /// CA key (PEM).
+    #[arg(long, value_name = "PEM")]
+    pub ca_key: PathBuf,
+    /// Output file (DER).
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// nextUpdate - thisUpdate [default: 24h].
+    #[arg(long, value_name = "DURATION")]
+    pub next_update: Option<String>,
+}
+
+/// One issuer in the TOML file.
+#[derive(Deserialize, Debug, Clone, Default)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct IssuerConfig {
+    /// CRL name.
+    pub name: Option<String>,
+    /// CA certificate.
+    pub cert: PathBuf,
+    /// CA key.
+    pub ca_key: Option<PathBuf>,
+    /// Delegated responder certificate.
+    pub responder_cert: Option<PathBuf>,
+    /// Delegated responder key.
+    pub responder_key: Option<PathBuf>,
+}
+
+/// The `--config` file.
+#[derive(Deserialize, Debug, Default)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct FileConfig {
+    listen: Option<SocketAddr>,
+    db: Option<String>,
+    validity: Option<String>,
+    max_staleness: Option<String>,
+    crl_next_update: Option<String>,
+    max_cert_ids: Option<usize>,
+    not_issued: Option<String>,
+    responder_id: Option<String>,
+    max_body: Option<usize>,
+    client_timeout: Option<u64>,
+    signing_threads: Option<usize>,
+    log_format: Option<String>,
+    #[serde(default)]
+    issuer: Vec<IssuerConfig>,
+}
+
+/// Resolved `serve` settings.
+#[derive(Debug, Clone)]
+pub struct ServeSettings {
+    /// Listen address.
+    pub listen: SocketAddr,
+    /// Store URL.
+    pub db: String,
+    /// Issuers.
+    pub issuers: Vec<IssuerConfig>,
+    /// OCSP validity.
+    pub validity: Duration,
+    /// Cache invalidation bound.
+    pub max_staleness: Duration,
+    /// CRL validity.
+    pub crl_next_update: Duration,
+    /// CertID cap.
+    pub max_cert_ids: usize,
+    /// Serials never issued answered revoked.
+    pub not_issued_revoked: bool,
+    /// ResponderID byName.
+    pub by_name: bool,
+    /// HTTP limits.
+    pub limits: gica_serve::Limits,
+    /// Signing threads.
+    pub signing_threads: usize,
+    /// JSON logs.
+    pub json_logs: bool,
+}
+
+/// A configuration mistake.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
+/// Parses `90s`, `30m`, `1h`, `7d` (or plain seconds).
+///
+/// ```
+/// use gica_ocsp_server::config::parse_duration;
+/// assert_eq!(parse_duration("1h").unwrap().as_secs(), 3600);
+/// assert_eq!(parse_duration("45").unwrap().as_secs(), 45);
+/// assert!(parse_duration("1y").is_err());
+/// ```
+pub fn parse_duration(s: &str) -> Result<Duration, ConfigError> {
+    let s = s.trim();
+    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: u64 = num
+        .parse()
+        .map_err(|_| ConfigError(format!("{s:?} is not a duration like 90s, 30m, 1h, 7d")))?;
+    let mult = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(ConfigError(format!("{s:?}: unit must be s, m, h or d"))),
+    };
+    n.checked_mul(mult)
+        .filter(|v| *v > 0 && *v <= 366 * 86_400)
+        .map(Duration::from_secs)
+        .ok_or_else(|| ConfigError(format!("{s:?} is out of range (1s to 366d)")))
+}
+
+impl ServeSettings {
+    /// Flags over the file over defaults.
+    pub fn resolve(args: &ServeArgs) -> Result<Self, ConfigError> {
+        let file: FileConfig = match &args.config {
+            None => FileConfig::default(),
+            Some(p) => {
+                let text = std::fs::read_to_string(p)
+                    .map_err(|e| ConfigError(format!("{}: {e}", p.display())))?;
+                toml::from_str(&text).map_err(|e| ConfigError(format!("{}: {e}", p.display())))?
+            }
+        };
+        let dur = |flag: &Option<String>,
+                   file: &Option<String>,
+                   default: &str|
+         -> Result<Duration, ConfigError> {
+            parse_duration(flag.as_deref().or(file.as_deref()).unwrap_or(default))
+        };
+        let issuers = match &args.issuer {
+            Some(cert) => vec![IssuerConfig {
+                name: args.name.clone(),
+                cert: cert.clone(),
+                ca_key: args.ca_key.clone(),
+                responder_cert: args.responder_cert.clone(),
+                responder_key: args.responder_key.clone(),
+            }],
+            None => file.issuer.clone(),
+        };
+        if issuers.is_empty() && !args.demo {
+            return Err(ConfigError(
+                "--issuer CA.pem is required (or [[issuer]] in --config, or --demo)".into(),
+            ));
+        }
+        for i in &issuers {
+            if i.responder_cert.is_some() != i.responder_key.is_some() {
+                return Err(ConfigError(
+                    "--responder-cert and --responder-key go together".into(),
+                ));
+            }
+            if i.responder_cert.is_none() && i.ca_key.is_none() {
+                return Err(ConfigError(format!(
+                    "{}: give --responder-cert/--responder-key, or --ca-key so the CA signs",
+                    i.cert.display()
+                )));
+            }
+        }
+        let db = args.db.clone().or(file.db.clone());
+        let db = match db {
+            Some(d) => d,
+            None if args.demo => String::new(),
+            None => {
+                return Err(ConfigError(
+                    "--db URL is required (sqlite:PATH or postgres://...)".into(),
+                ));
+            }
+        };
+        let not_issued_revoked = match args.not_issued.as_deref().or(file.not_issued.as_deref()) {
+            None | Some("unknown") => false,
+            Some("revoked") => true,
+            Some(o) => {
+                return Err(ConfigError(format!(
+                    "--not-issued {o:?}: use unknown or revoked"
+                )));
+            }
+        };
+        let by_name = match args
+            .responder_id
+            .as_deref()
+            .or(file.responder_id.as_deref())
+        {
+            None | Some("key") => false,
+            Some("name") => true,
+            Some(o) => {
+                return Err(ConfigError(format!(
+                    "--responder-id {o:?}: use key or name"
+                )));
+            }
+        };
+        let json_logs = match args.log_format.as_deref().or(file.log_format.as_deref()) {
+            None | Some("text") => false,
+            Some("json") => true,
+            Some(o) => return Err(ConfigError(format!("--log-format {o:?}: use text or json"))),
+        };
+        let timeout = Duration::from_secs(
+            args.client_timeout
+                .or(file.client_timeout)
+                .unwrap_or(10)
+                .max(1),
+        );
+        let limits = gica_serve::Limits {
+            max_body: args.max_body.or(file.max_body).unwrap_or(16 * 1024).max(1),
+            header_timeout: timeout,
+            body_timeout: timeout,
+            ..gica_serve::Limits::default()
+        };
+        let cores = std::thread::available_parallelism().map_or(2, usize::from);
+        Ok(Self {
+            listen: args
+                .listen
+                .or(file.listen)
+                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 3181))),
+            db,
+            issuers,
+            validity: dur(&args.validity, &file.validity, "1h")?,
+            max_staleness: dur(&args.max_staleness, &file.max_staleness, "60s")?,
+            crl_next_update: dur(&args.crl_next_update, &file.crl_next_update, "24h")?,
+            max_cert_ids: args
+                .max_cert_ids
+                .or(file.max_cert_ids)
+                .unwrap_or(16)
+                .clamp(1, 1000),
+            not_issued_revoked,
+            by_name,
+            limits,
+            signing_threads: args
+                .signing_threads
+                .or(file.signing_threads)
+                .unwrap_or(cores)
+                .max(1),
+            json_logs,
+        })
+    }
+}
+
+/// Parses an RFC 3339 time in UTC or with an offset (`2026-11-23T10:00:00Z`,
+/// `2026-11-23T13:30:00+03:30`); fractions of a second are dropped.
+///
+/// ```
+/// use gica_ocsp_server::config::parse_rfc3339;
+/// let a = parse_rfc3339("2026-11-23T10:00:00Z").unwrap();
+/// let b = parse_rfc3339("2026-11-23T13:30:00.5+03:30").unwrap();
+/// assert_eq!(a, b);
+/// ```
+pub fn parse_rfc3339(s: &str) -> Result<std::time::SystemTime, ConfigError> {
+    let bad = || {
+        ConfigError(format!(
+            "{s:?} is not an RFC 3339 time like 2026-11-23T10:00:00Z"
+        ))
+    };
+    let b = s.as_bytes();
+    if b.len() < 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !matches!(b[10], b'T' | b't' | b' ')
+        || b[13] != b':'
+        || b[16] != b':'
+    {
+        return Err(bad());
+    }
+    let num =
+        |r: std::ops::Range<usize>| s.get(r).and_then(|x| x.parse::<u16>().ok()).ok_or_else(bad);
+    let dt = gica_pki::der::DateTime::new(
+        num(0..4)?,
+        num(5..7)? as u8,
+        num(8..10)? as u8,
+        num(11..13)? as u8,
+        num(14..16)? as u8,
+        num(17..19)? as u8,
+    )
+    .map_err(|_| bad())?;
+    let mut rest = &s[19..];
+    if let Some(frac) = rest.strip_prefix('.') {
+        let digits = frac.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return Err(bad());
+        }
+        rest = &frac[digits..];
+    }
+    let secs = dt.unix_duration().as_secs() as i64;
+    let offset = match rest {
+        "Z" | "z" => 0,
+        o if o.len() == 6 && (o.starts_with('+') || o.starts_with('-')) && &o[3..4] == ":" => {
+            let h: i64 = o[1..3].parse().map_err(|_| bad())?;
+            let m: i64 = o[4..6].parse().map_err(|_| bad())?;
+            let v = h * 3600 + m * 60;
+            if o.starts_with('+') { v } else { -v }
+        }
+        _ => return Err(bad()),
+    };
+    let utc = u64::try_from(secs - offset).map_err(|_| bad())?;
+    Ok(std::time::UNIX_EPOCH + Duration::from_secs(utc))
+}

@@ -1,0 +1,155 @@
+//! `serve --demo`: a throwaway CA, delegated responder, a good and a revoked leaf, and a
+//! SQLite store that knows them.
+
+use std::{
+    path::{Path, PathBuf},
+    time::SystemTime,
+};
+
+use gica_pki::{
+    CrlReason, Signer, SoftwareSigner,
+    certgen::CertificateParams,
+    der::{Encode, pem::LineEnding},
+    x509_cert::Certificate,
+};
+
+use crate::{
+    AppError, issuer_id,
+    store::{AnyStore, RevocationStore},
+};
+
+/// Files of the demo.
+#[derive(Debug, Clone)]
+pub struct DemoFiles {
+    /// Directory.
+    pub dir: PathBuf,
+    /// Root CA certificate.
+    pub root: PathBuf,
+    /// Issuing CA certificate.
+    pub issuer: PathBuf,
+    /// Issuing CA key.
+    pub issuer_key: PathBuf,
+    /// Delegated responder certificate.
+    pub responder: PathBuf,
+    /// Delegated responder key.
+    pub responder_key: PathBuf,
+    /// A leaf answered good.
+    pub good: PathBuf,
+    /// A leaf answered revoked.
+    pub revoked: PathBuf,
+    /// Store URL.
+    pub db: String,
+}
+
+fn pem(label: &str, der: &[u8]) -> Result<String, AppError> {
+    gica_pki::der::pem::encode_string(label, LineEnding::LF, der).map_err(|e| AppError::Pki {
+        what: "demo".into(),
+        source: gica_pki::Error::Pem(e.to_string()),
+    })
+}
+
+fn write(path: &Path, text: String) -> Result<(), AppError> {
+    std::fs::write(path, text).map_err(|source| AppError::Io {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+fn cert_pem(c: &Certificate) -> Result<String, AppError> {
+    let der = c.to_der().map_err(|e| AppError::Pki {
+        what: "demo".into(),
+        source: e.into(),
+    })?;
+    pem("CERTIFICATE", &der)
+}
+
+/// Makes the demo in `dir`, replacing an earlier one.
+pub async fn make(dir: &Path) -> Result<DemoFiles, AppError> {
+    let pki = |source: gica_pki::Error| AppError::Pki {
+        what: "demo PKI".into(),
+        source,
+    };
+    std::fs::create_dir_all(dir).map_err(|source| AppError::Io {
+        path: dir.display().to_string(),
+        source,
+    })?;
+    let root_key = SoftwareSigner::generate_p256().map_err(pki)?;
+    let root = CertificateParams::ca("CN=gica Demo Root CA,O=gica demo,C=IR", 3650)
+        .self_signed(&root_key)
+        .map_err(pki)?;
+    let ca_key = SoftwareSigner::generate_p256().map_err(pki)?;
+    let mut ca_params = CertificateParams::ca("CN=gica Demo Issuing CA,O=gica demo,C=IR", 1825);
+    ca_params.ca = Some(Some(0));
+    let ca = ca_params
+        .signed_by(ca_key.public_key(), &root, &root_key)
+        .map_err(pki)?;
+    let resp_key = SoftwareSigner::generate_p256().map_err(pki)?;
+    let mut resp_params =
+        CertificateParams::leaf("CN=gica Demo OCSP Responder,O=gica demo,C=IR", 90);
+    resp_params.extended_key_usage = Some((false, vec![gica_pki::oid::KP_OCSP_SIGNING]));
+    resp_params
+        .extra_extensions
+        .push(gica_pki::x509_cert::ext::Extension {
+            extn_id: gica_pki::oid::OCSP_NOCHECK,
+            critical: false,
+            extn_value: gica_pki::der::asn1::OctetString::new(vec![0x05, 0x00])
+                .map_err(|e| pki(e.into()))?,
+        });
+    let responder = resp_params
+        .signed_by(resp_key.public_key(), &ca, &ca_key)
+        .map_err(pki)?;
+    let leaf_key = SoftwareSigner::generate_p256().map_err(pki)?;
+    let good = CertificateParams::leaf("CN=good.demo.gica.ir", 365)
+        .signed_by(leaf_key.public_key(), &ca, &ca_key)
+        .map_err(pki)?;
+    let revoked = CertificateParams::leaf("CN=revoked.demo.gica.ir", 365)
+        .signed_by(leaf_key.public_key(), &ca, &ca_key)
+        .map_err(pki)?;
+    let files = DemoFiles {
+        dir: dir.to_path_buf(),
+        root: dir.join("root.pem"),
+        issuer: dir.join("ca.pem"),
+        issuer_key: dir.join("ca.key"),
+        responder: dir.join("responder.pem"),
+        responder_key: dir.join("responder.key"),
+        good: dir.join("good.pem"),
+        revoked: dir.join("revoked.pem"),
+        db: format!("sqlite:{}", dir.join("demo.db").display()),
+    };
+    write(&files.root, cert_pem(&root)?)?;
+    write(&files.issuer, cert_pem(&ca)?)?;
+    write(
+        &files.issuer_key,
+        pem("PRIVATE KEY", &ca_key.to_pkcs8_der().map_err(pki)?)?,
+    )?;
+    write(&files.responder, cert_pem(&responder)?)?;
+    write(
+        &files.responder_key,
+        pem("PRIVATE KEY", &resp_key.to_pkcs8_der().map_err(pki)?)?,
+    )?;
+    write(&files.good, cert_pem(&good)?)?;
+    write(&files.revoked, cert_pem(&revoked)?)?;
+    let _ = std::fs::remove_file(dir.join("demo.db"));
+    let store = AnyStore::connect(&files.db).await?;
+    let id = issuer_id(&ca);
+    for c in [&good, &revoked] {
+        let tbs = c.tbs_certificate();
+        let serial = tbs.serial_number().as_bytes();
+        let serial = &serial[serial.iter().take_while(|b| **b == 0).count()..];
+        store
+            .record_issued(&id, serial, Some(tbs.validity().not_after.to_system_time()))
+            .await?;
+    }
+    let serial = revoked.tbs_certificate().serial_number().as_bytes();
+    let serial = &serial[serial.iter().take_while(|b| **b == 0).count()..];
+    store
+        .revoke(
+            &id,
+            serial,
+            SystemTime::now(),
+            Some(CrlReason::KeyCompromise),
+            None,
+        )
+        .await?;
+    Ok(files)
+}

@@ -1,0 +1,848 @@
+//! One suite for every [`RevocationStore`] backend: each check runs on SQLite (a file in a
+//! temporary directory) and on PostgreSQL (a fresh schema, dropped afterwards).
+//!
+//! PostgreSQL: `GICA_TEST_POSTGRES_URL` (default `postgres://postgres@127.0.0.1:5432/test`).
+//! `GICA_SKIP_POSTGRES=1` skips it; otherwise failing to connect fails the test.
+
+use std::collections::BTreeSet;
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use gica_ocsp_server::index::{ImportError, import_index, parse_index};
+use gica_ocsp_server::store::{
+    AnyStore, CertRecord, Change, ImportSummary, PgStore, RecordStatus, RevocationStore,
+    RevokeOutcome, SqliteStore, StoreError,
+};
+use gica_pki::CrlReason;
+use sqlx::Connection as _;
+
+const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+
+fn at(secs: i64) -> SystemTime {
+    let d = Duration::from_secs(secs.unsigned_abs());
+    if secs >= 0 {
+        UNIX_EPOCH + d
+    } else {
+        UNIX_EPOCH - d
+    }
+}
+
+fn revoked(secs: i64, reason: Option<CrlReason>, invalidity: Option<i64>) -> RecordStatus {
+    RecordStatus::Revoked {
+        time: at(secs),
+        reason,
+        invalidity_date: invalidity.map(at),
+    }
+}
+
+fn record(issuer: &str, serial: &[u8], not_after: Option<i64>, status: RecordStatus) -> CertRecord {
+    CertRecord {
+        issuer: issuer.into(),
+        serial: serial.to_vec(),
+        not_after: not_after.map(at),
+        status,
+    }
+}
+
+/// The newest change's seq, so a check sees only its own changes.
+async fn last_seq<S: RevocationStore>(store: &S) -> i64 {
+    let all = store
+        .changes_since(i64::MIN, i64::MAX)
+        .await
+        .expect("changes_since");
+    all.last().map_or(0, |c| c.seq)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Backends
+
+/// An empty database, and stores opened on it (migrated).
+trait Backend: Clone + Send + Sync + 'static {
+    type Store: RevocationStore + 'static;
+    /// A new store (a new pool) on the database, migrated.
+    fn open(&self) -> impl Future<Output = Self::Store> + Send;
+    /// The database's URL for [`AnyStore::connect`].
+    fn url(&self) -> String;
+}
+
+#[derive(Clone)]
+struct SqliteDb {
+    dir: Arc<tempfile::TempDir>,
+}
+
+impl Backend for SqliteDb {
+    type Store = SqliteStore;
+
+    async fn open(&self) -> SqliteStore {
+        let store = SqliteStore::connect(&self.url())
+            .await
+            .expect("open SQLite");
+        store.migrate().await.expect("migrate");
+        store
+    }
+
+    fn url(&self) -> String {
+        format!("sqlite:{}", self.dir.path().join("store.db").display())
+    }
+}
+
+#[derive(Clone)]
+struct PgDb {
+    url: String,
+    schema: String,
+}
+
+impl PgDb {
+    fn create() -> Option<Self> {
+        if std::env::var("GICA_SKIP_POSTGRES").as_deref() == Ok("1") {
+            eprintln!("GICA_SKIP_POSTGRES=1: PostgreSQL check skipped");
+            return None;
+        }
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .expect("clock after 1970")
+            .as_nanos();
+        Some(Self {
+            url: std::env::var("GICA_TEST_POSTGRES_URL")
+                .unwrap_or_else(|_| DEFAULT_POSTGRES_URL.into()),
+            schema: format!(
+                "gica_test_{}_{nanos}_{}",
+                std::process::id(),
+                NEXT.fetch_add(1, Ordering::Relaxed)
+            ),
+        })
+    }
+
+    async fn drop_schema(&self) {
+        let dropped = async {
+            let mut conn = sqlx::PgConnection::connect(&self.url).await?;
+            sqlx::query(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.schema))
+                .execute(&mut conn)
+                .await?;
+            conn.close().await
+        };
+        if let Err(e) = dropped.await {
+            eprintln!("could not drop schema {}: {e}", self.schema);
+        }
+    }
+}
+
+impl Backend for PgDb {
+    type Store = PgStore;
+
+    async fn open(&self) -> PgStore {
+        let store = PgStore::connect_with_schema(&self.url, &self.schema)
+            .await
+            .expect("connect to PostgreSQL (GICA_SKIP_POSTGRES=1 skips these checks)");
+        store.migrate().await.expect("migrate");
+        store
+    }
+
+    fn url(&self) -> String {
+        let join = if self.url.contains('?') { '&' } else { '?' };
+        format!("{}{join}options=-csearch_path%3D{}", self.url, self.schema)
+    }
+}
+
+async fn on_sqlite<F, Fut>(check: F)
+where
+    F: FnOnce(SqliteDb) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let dir = tempfile::tempdir().expect("temporary directory");
+    check(SqliteDb { dir: Arc::new(dir) }).await;
+}
+
+async fn on_postgres<F, Fut>(check: F)
+where
+    F: FnOnce(PgDb) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let Some(db) = PgDb::create() else { return };
+    // In a task, so the schema is dropped even when the check panics.
+    let outcome = tokio::spawn(check(db.clone())).await;
+    db.drop_schema().await;
+    if let Err(e) = outcome {
+        if e.is_panic() {
+            std::panic::resume_unwind(e.into_panic());
+        }
+        panic!("check cancelled: {e}");
+    }
+}
+
+/// Runs each check on both backends: `sqlite::check` and `postgres::check`.
+macro_rules! on_both_backends {
+    ($($check:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $check() {
+                    super::on_sqlite(super::$check).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $check() {
+                    super::on_postgres(super::$check).await;
+                }
+            )*
+        }
+    };
+}
+
+on_both_backends!(
+    record_round_trip,
+    revoke_once,
+    revoked_in_serial_order,
+    reasons_round_trip,
+    crl_numbers_increase,
+    changes_in_order,
+    import_all_or_nothing,
+    import_index_file,
+    import_large_index,
+);
+
+// ---------------------------------------------------------------------------------------------
+// The suite
+
+async fn record_round_trip<B: Backend>(db: B) {
+    let s = db.open().await;
+    s.migrate().await.expect("migrate is idempotent");
+    let issuer = "issuer-a";
+
+    s.record_issued(issuer, &[0x01, 0x02], Some(at(1_900_000_000)))
+        .await
+        .expect("record");
+    let expected = record(issuer, &[1, 2], Some(1_900_000_000), RecordStatus::Valid);
+    let got = s.status(issuer, &[1, 2]).await.expect("status");
+    assert_eq!(got.as_ref(), Some(&expected));
+    // Leading zero octets are not part of the serial.
+    let got = s.status(issuer, &[0, 0, 1, 2]).await.expect("status");
+    assert_eq!(got.as_ref(), Some(&expected));
+
+    // A second record_issued changes nothing.
+    s.record_issued(issuer, &[0x00, 0x01, 0x02], Some(at(5)))
+        .await
+        .expect("record again");
+    let got = s.status(issuer, &[1, 2]).await.expect("status");
+    assert_eq!(got.as_ref(), Some(&expected));
+
+    // Unknown serial, other issuer.
+    assert_eq!(s.status(issuer, &[1, 3]).await.expect("status"), None);
+    assert_eq!(s.status("issuer-b", &[1, 2]).await.expect("status"), None);
+
+    // No notAfter; a fraction of a second is dropped; times before 1970 round down.
+    s.record_issued(issuer, &[7], None).await.expect("record");
+    let got = s.status(issuer, &[7]).await.expect("status");
+    assert_eq!(got, Some(record(issuer, &[7], None, RecordStatus::Valid)));
+    s.record_issued(issuer, &[8], Some(at(1_000) + Duration::from_millis(999)))
+        .await
+        .expect("record");
+    let got = s
+        .status(issuer, &[8])
+        .await
+        .expect("status")
+        .expect("record");
+    assert_eq!(got.not_after, Some(at(1_000)));
+    s.record_issued(issuer, &[9], Some(at(-10) - Duration::from_millis(500)))
+        .await
+        .expect("record");
+    let got = s
+        .status(issuer, &[9])
+        .await
+        .expect("status")
+        .expect("record");
+    assert_eq!(got.not_after, Some(at(-11)));
+
+    // Reopening sees the same data (it was durable).
+    drop(s);
+    let s = db.open().await;
+    let got = s.status(issuer, &[1, 2]).await.expect("status");
+    assert_eq!(got, Some(expected));
+}
+
+async fn revoke_once<B: Backend>(db: B) {
+    let s = db.open().await;
+    let issuer = "issuer-revoke";
+    let base = last_seq(&s).await;
+
+    s.record_issued(issuer, &[0x10], Some(at(2_000_000_000)))
+        .await
+        .expect("record");
+    let first = s
+        .revoke(
+            issuer,
+            &[0x10],
+            at(1_700_000_000),
+            Some(CrlReason::KeyCompromise),
+            Some(at(1_690_000_000)),
+        )
+        .await
+        .expect("revoke");
+    assert_eq!(first, RevokeOutcome::Revoked);
+    let expected = record(
+        issuer,
+        &[0x10],
+        Some(2_000_000_000),
+        revoked(
+            1_700_000_000,
+            Some(CrlReason::KeyCompromise),
+            Some(1_690_000_000),
+        ),
+    );
+    let got = s.status(issuer, &[0x10]).await.expect("status");
+    assert_eq!(got.as_ref(), Some(&expected));
+
+    // Again, with another time and reason: nothing changes.
+    let second = s
+        .revoke(
+            issuer,
+            &[0, 0x10],
+            at(1_800_000_000),
+            Some(CrlReason::Superseded),
+            None,
+        )
+        .await
+        .expect("revoke again");
+    assert_eq!(second, RevokeOutcome::AlreadyRevoked);
+    let got = s.status(issuer, &[0x10]).await.expect("status");
+    assert_eq!(got.as_ref(), Some(&expected));
+
+    // record_issued does not un-revoke.
+    s.record_issued(issuer, &[0x10], None)
+        .await
+        .expect("record");
+    let got = s.status(issuer, &[0x10]).await.expect("status");
+    assert_eq!(got.as_ref(), Some(&expected));
+
+    // A serial with no record is recorded as revoked.
+    let outcome = s
+        .revoke(issuer, &[0x11], at(1_700_000_001), None, None)
+        .await
+        .expect("revoke unknown");
+    assert_eq!(outcome, RevokeOutcome::Revoked);
+    let got = s.status(issuer, &[0x11]).await.expect("status");
+    assert_eq!(
+        got,
+        Some(record(
+            issuer,
+            &[0x11],
+            None,
+            revoked(1_700_000_001, None, None)
+        ))
+    );
+
+    // No duplicates; one change per revocation.
+    let list = s.revoked(issuer).await.expect("revoked");
+    let serials: Vec<_> = list.iter().map(|r| r.serial.clone()).collect();
+    assert_eq!(serials, [vec![0x10], vec![0x11]]);
+    assert_eq!(list[0], expected);
+    let changes = s.changes_since(base, 100).await.expect("changes");
+    let changed: Vec<_> = changes.iter().map(|c| c.serial.clone()).collect();
+    assert_eq!(changed, [vec![0x10], vec![0x11]]);
+}
+
+async fn revoked_in_serial_order<B: Backend>(db: B) {
+    let s = db.open().await;
+    let issuer = "issuer-order";
+    let serials: [&[u8]; 7] = [
+        &[0x02],
+        &[0x01, 0x00],
+        &[0xff],
+        &[0x00, 0x80],
+        &[0x01],
+        &[0x01, 0x00, 0x00],
+        &[0x7f, 0xff],
+    ];
+    for (i, serial) in (0..).zip(serials) {
+        s.revoke(issuer, serial, at(1_700_000_000 + i), None, None)
+            .await
+            .expect("revoke");
+    }
+    s.record_issued(issuer, &[0x03], None)
+        .await
+        .expect("record");
+    s.revoke("issuer-other", &[0x05], at(1), None, None)
+        .await
+        .expect("revoke");
+
+    let got: Vec<Vec<u8>> = s
+        .revoked(issuer)
+        .await
+        .expect("revoked")
+        .into_iter()
+        .map(|r| r.serial)
+        .collect();
+    let want: [&[u8]; 7] = [
+        &[0x01],
+        &[0x02],
+        &[0x80],
+        &[0xff],
+        &[0x01, 0x00],
+        &[0x7f, 0xff],
+        &[0x01, 0x00, 0x00],
+    ];
+    assert_eq!(got, want);
+    assert!(s.revoked("issuer-none").await.expect("revoked").is_empty());
+}
+
+async fn reasons_round_trip<B: Backend>(db: B) {
+    let s = db.open().await;
+    let issuer = "issuer-reasons";
+    let reasons = CrlReason::ALL.into_iter().map(Some).chain([None]);
+    let mut expected = Vec::new();
+    for (i, reason) in (1..).zip(reasons) {
+        let serial = [i];
+        let time = 1_600_000_000 + i64::from(i);
+        let invalidity = (i % 2 == 0).then_some(1_500_000_000 - i64::from(i));
+        s.revoke(issuer, &serial, at(time), reason, invalidity.map(at))
+            .await
+            .expect("revoke");
+        let want = record(issuer, &serial, None, revoked(time, reason, invalidity));
+        let got = s.status(issuer, &serial).await.expect("status");
+        assert_eq!(got.as_ref(), Some(&want), "reason {reason:?}");
+        expected.push(want);
+    }
+    assert_eq!(s.revoked(issuer).await.expect("revoked"), expected);
+}
+
+async fn crl_numbers_increase<B: Backend>(db: B) {
+    let s = db.open().await;
+    let issuer = "issuer-crl";
+    for want in 1..=3 {
+        assert_eq!(s.next_crl_number(issuer).await.expect("number"), want);
+    }
+    assert_eq!(s.next_crl_number("issuer-crl-2").await.expect("number"), 1);
+
+    // Across a restart, this time through AnyStore and the URL.
+    drop(s);
+    let s = AnyStore::connect(&db.url()).await.expect("reconnect");
+    assert_eq!(s.next_crl_number(issuer).await.expect("number"), 4);
+
+    // Concurrent writers on two pools: every number handed out once, none skipped.
+    let pools = [Arc::new(db.open().await), Arc::new(db.open().await)];
+    let mut tasks = Vec::new();
+    for task in 0..8 {
+        let store = Arc::clone(&pools[task % 2]);
+        tasks.push(tokio::spawn(async move {
+            let mut mine = Vec::new();
+            for _ in 0..25 {
+                mine.push(store.next_crl_number("issuer-crl").await.expect("number"));
+            }
+            mine
+        }));
+    }
+    let mut all = BTreeSet::new();
+    for task in tasks {
+        let mine = task.await.expect("task");
+        assert!(mine.windows(2).all(|w| w[0] < w[1]), "{mine:?}");
+        for n in mine {
+            assert!(all.insert(n), "CRL number {n} handed out twice");
+        }
+    }
+    assert_eq!(all, (5..205).collect::<BTreeSet<u64>>());
+    assert_eq!(s.next_crl_number(issuer).await.expect("number"), 205);
+}
+
+async fn changes_in_order<B: Backend>(db: B) {
+    let s = db.open().await;
+    let base = last_seq(&s).await;
+    let revocations: [(&str, &[u8]); 5] = [
+        ("issuer-c1", &[0x05]),
+        ("issuer-c2", &[0x01]),
+        ("issuer-c1", &[0x03]),
+        ("issuer-c2", &[0x09, 0x00]),
+        ("issuer-c1", &[0x04]),
+    ];
+    for (issuer, serial) in revocations {
+        s.revoke(issuer, serial, at(1_700_000_000), None, None)
+            .await
+            .expect("revoke");
+    }
+    // Neither a repeated revocation nor an issuance is a change.
+    s.revoke("issuer-c1", &[0x05], at(1), None, None)
+        .await
+        .expect("revoke");
+    s.record_issued("issuer-c1", &[0x06], None)
+        .await
+        .expect("record");
+
+    let changes = s.changes_since(base, 100).await.expect("changes");
+    let got: Vec<(&str, &[u8])> = changes
+        .iter()
+        .map(|c| (c.issuer.as_str(), c.serial.as_slice()))
+        .collect();
+    assert_eq!(got, revocations);
+    assert!(changes.windows(2).all(|w| w[0].seq < w[1].seq));
+    assert!(changes[0].seq > base);
+
+    let first_two = s.changes_since(base, 2).await.expect("changes");
+    assert_eq!(first_two[..], changes[..2]);
+    let after_third = s.changes_since(changes[2].seq, 100).await.expect("changes");
+    assert_eq!(after_third[..], changes[3..]);
+    let last = changes.last().map(|c| c.seq).expect("changes");
+    assert!(
+        s.changes_since(last, 100)
+            .await
+            .expect("changes")
+            .is_empty()
+    );
+    assert!(s.changes_since(base, 0).await.expect("changes").is_empty());
+    assert!(s.changes_since(base, -1).await.expect("changes").is_empty());
+}
+
+async fn import_all_or_nothing<B: Backend>(db: B) {
+    let s = db.open().await;
+    let issuer = "issuer-import";
+    s.record_issued(issuer, &[0x01], Some(at(2_000_000_000)))
+        .await
+        .expect("record");
+    s.record_issued(issuer, &[0x02], Some(at(2_000_000_000)))
+        .await
+        .expect("record");
+    s.revoke(
+        issuer,
+        &[0x03],
+        at(1_700_000_000),
+        Some(CrlReason::Superseded),
+        None,
+    )
+    .await
+    .expect("revoke");
+    let base = last_seq(&s).await;
+
+    let r = |secs, reason| revoked(secs, reason, None);
+    let records = [
+        // New, valid: imported.
+        record(issuer, &[0x10], Some(2_100_000_000), RecordStatus::Valid),
+        // New, revoked: imported, a change.
+        record(
+            issuer,
+            &[0x11],
+            Some(2_100_000_000),
+            r(1_750_000_000, Some(CrlReason::KeyCompromise)),
+        ),
+        // Valid and already valid: skipped.
+        record(issuer, &[0x01], Some(2_000_000_000), RecordStatus::Valid),
+        // Revoked, valid in the store: imported (revokes it), a change.
+        record(issuer, &[0x02], Some(2_000_000_000), r(1_760_000_000, None)),
+        // Valid, revoked in the store: skipped, stays revoked.
+        record(issuer, &[0x03], None, RecordStatus::Valid),
+        // Revoked and already revoked: skipped, the first revocation stands.
+        record(
+            issuer,
+            &[0x00, 0x03],
+            None,
+            r(1_770_000_000, Some(CrlReason::CaCompromise)),
+        ),
+    ];
+    let summary = s.import(&records).await.expect("import");
+    assert_eq!(
+        summary,
+        ImportSummary {
+            imported: 3,
+            skipped: 3,
+            malformed: Vec::new()
+        }
+    );
+    let status = async |serial: u8| {
+        s.status(issuer, &[serial])
+            .await
+            .expect("status")
+            .expect("a record")
+            .status
+    };
+    assert_eq!(status(0x10).await, RecordStatus::Valid);
+    assert_eq!(
+        status(0x11).await,
+        r(1_750_000_000, Some(CrlReason::KeyCompromise))
+    );
+    assert_eq!(status(0x01).await, RecordStatus::Valid);
+    assert_eq!(status(0x02).await, r(1_760_000_000, None));
+    assert_eq!(
+        status(0x03).await,
+        r(1_700_000_000, Some(CrlReason::Superseded))
+    );
+    let changes = s.changes_since(base, 100).await.expect("changes");
+    let changed: Vec<_> = changes.iter().map(|c| c.serial.clone()).collect();
+    assert_eq!(changed, [vec![0x11], vec![0x02]]);
+
+    // The same again: all skipped.
+    let summary = s.import(&records).await.expect("import");
+    assert_eq!((summary.imported, summary.skipped), (0, 6));
+
+    // A failure part way rolls everything back: the empty serial breaks the schema's rule.
+    let failing = [
+        record(issuer, &[0x20], None, RecordStatus::Valid),
+        record(issuer, &[0x21], None, r(1_780_000_000, None)),
+        record(issuer, &[0x01], None, r(1_780_000_000, None)),
+        record(issuer, &[0x00], None, RecordStatus::Valid),
+    ];
+    let err = s.import(&failing).await.expect_err("an empty serial");
+    assert!(matches!(err, StoreError::Database(_)), "{err}");
+    assert_eq!(s.status(issuer, &[0x20]).await.expect("status"), None);
+    assert_eq!(s.status(issuer, &[0x21]).await.expect("status"), None);
+    assert_eq!(status(0x01).await, RecordStatus::Valid);
+    let after: Vec<Change> = s.changes_since(base, 100).await.expect("changes");
+    assert_eq!(after, changes);
+    // The store still works after the rollback.
+    assert_eq!(s.import(&failing[..3]).await.expect("import").imported, 3);
+}
+
+/// `openssl ca` (OpenSSL 3.0) wrote lines 3 to 16 (times fixed afterwards): `-revoke c.pem`
+/// with nothing, `-crl_reason NAME`, `-crl_hold holdInstructionReject`, `-crl_compromise
+/// 20240102030405Z` and `-crl_CA_compromise 20240102030405Z`; `-enddate 20600101000000Z`
+/// gave line 4 and `-updatedb` line 3. The rest are written by hand.
+const INDEX_TXT: &str = "\
+# a comment
+V\t271123183550Z\t\t0FFF\tunknown\t/CN=valid.example.com
+E\t210101000000Z\t\t100D\tunknown\t/CN=far future
+V\t20600101000000Z\t\t100C\tunknown\t/CN=far future
+R\t271123183550Z\t261123183550Z\t1000\tunknown\t/CN=host 1.example.com/O=Example Org Ltd
+R\t271123183550Z\t261123183550Z,keyCompromise\t1001\tunknown\t/CN=host 2.example.com
+R\t271123183550Z\t261123183550Z,CACompromise\t1002\tunknown\t/CN=host 3.example.com
+R\t271123183550Z\t261123183550Z,affiliationChanged\t1003\tunknown\t/CN=host 4.example.com
+R\t271123183550Z\t261123183550Z,superseded\t1004\tunknown\t/CN=host 5.example.com
+R\t271123183550Z\t261123183550Z,cessationOfOperation\t1005\tunknown\t/CN=host 6.example.com
+R\t271123183550Z\t261123183550Z,certificateHold\t1006\tunknown\t/CN=host 7.example.com
+R\t271123183550Z\t261123183550Z,removeFromCRL\t1007\tunknown\t/CN=host 8.example.com
+R\t271123183550Z\t261123183550Z,holdInstruction,holdInstructionReject\t1008\tunknown\t/CN=h9
+R\t271123183550Z\t261123183550Z,keyTime,20240102030405Z\t1009\tunknown\t/CN=host 10
+R\t271123183550Z\t261123183550Z,CAkeyTime,20240102030405Z\t100A\tunknown\t/CN=host 11
+R\t271123183550Z\t261123183550Z,unspecified\t100B\tunknown\t/CN=host 12.example.com
+R\t271123183550Z\t261123183550Z,holdInstruction,1.2.840.10040.2.2\t0100E\tunknown\t/CN=h
+R\t271123183550Z\t261123183550Z,certificateHold,1.2.840.10040.2.3\t1010\tunknown\t/CN=h
+
+V\t271123183550Z\t\tabc\tunknown\t/CN=odd length, lower case
+V\t271123183550Z\t\t2000\tunknown
+X\t271123183550Z\t\t2001\tunknown\t/CN=x
+V\t271323183550Z\t\t2002\tunknown\t/CN=x
+V\t271123183550Z\t\t20G3\tunknown\t/CN=x
+V\t271123183550Z\t\t000\tunknown\t/CN=x
+R\t271123183550Z\t\t2005\tunknown\t/CN=x
+R\t271123183550Z\t261123183550Z,badReason\t2006\tunknown\t/CN=x
+R\t271123183550Z\t261123183550Z,keyTime\t2007\tunknown\t/CN=x
+R\t271123183550Z\t261123183550Z,keyTime,240102030405Z\t2008\tunknown\t/CN=x
+V\t271123183550Z\t261123183550Z\t2009\tunknown\t/CN=x
+V\t271123183550Z\t\t200A\tunknown\t/CN=x\textra
+R\t271123183550Z\t261123183550Z,holdInstruction\t200B\tunknown\t/CN=x
+V\t\t\t200C\tunknown\t/CN=x
+R\t271123183550Z\t261123183550Z,holdInstruction,not an oid\t200D\tunknown\t/CN=x
+";
+
+const EXPIRY: i64 = 1_826_994_950; // 271123183550Z
+const REVOKED_AT: i64 = 1_795_458_950; // 261123183550Z
+const COMPROMISED_AT: i64 = 1_704_164_645; // 20240102030405Z
+
+/// The records of [`INDEX_TXT`], in order.
+fn index_records(issuer: &str) -> Vec<CertRecord> {
+    let valid = |serial: &[u8], expiry| record(issuer, serial, Some(expiry), RecordStatus::Valid);
+    let rev = |serial: &[u8], reason, invalidity| {
+        record(
+            issuer,
+            serial,
+            Some(EXPIRY),
+            revoked(REVOKED_AT, reason, invalidity),
+        )
+    };
+    use CrlReason::*;
+    vec![
+        valid(&[0x0f, 0xff], EXPIRY),
+        valid(&[0x10, 0x0d], 1_609_459_200),
+        valid(&[0x10, 0x0c], 2_840_140_800),
+        rev(&[0x10, 0x00], None, None),
+        rev(&[0x10, 0x01], Some(KeyCompromise), None),
+        rev(&[0x10, 0x02], Some(CaCompromise), None),
+        rev(&[0x10, 0x03], Some(AffiliationChanged), None),
+        rev(&[0x10, 0x04], Some(Superseded), None),
+        rev(&[0x10, 0x05], Some(CessationOfOperation), None),
+        rev(&[0x10, 0x06], Some(CertificateHold), None),
+        rev(&[0x10, 0x07], Some(RemoveFromCrl), None),
+        rev(&[0x10, 0x08], Some(CertificateHold), None),
+        rev(&[0x10, 0x09], Some(KeyCompromise), Some(COMPROMISED_AT)),
+        rev(&[0x10, 0x0a], Some(CaCompromise), Some(COMPROMISED_AT)),
+        rev(&[0x10, 0x0b], Some(Unspecified), None),
+        rev(&[0x10, 0x0e], Some(CertificateHold), None),
+        rev(&[0x10, 0x10], Some(CertificateHold), None),
+        valid(&[0x0a, 0xbc], EXPIRY),
+    ]
+}
+
+const INDEX_MALFORMED: [usize; 14] = [21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34];
+
+#[test]
+fn parse_every_line_form() {
+    let (records, malformed) = parse_index(INDEX_TXT, "issuer-x");
+    assert_eq!(records, index_records("issuer-x"));
+    let lines: Vec<usize> = malformed.iter().map(|(line, _)| *line).collect();
+    assert_eq!(lines, INDEX_MALFORMED, "{malformed:#?}");
+    let why = |line: usize| {
+        malformed
+            .iter()
+            .find(|(l, _)| *l == line)
+            .map(|(_, why)| why.as_str())
+            .expect("a malformed line")
+    };
+    assert!(
+        why(21).contains("6 tab-separated fields, found 5"),
+        "{}",
+        why(21)
+    );
+    assert!(why(22).contains("unknown status"), "{}", why(22));
+    assert!(why(23).contains("expiry"), "{}", why(23));
+    assert!(why(24).contains("serial"), "{}", why(24));
+    assert!(why(25).contains("zero"), "{}", why(25));
+    assert!(why(26).contains("without a revocation date"), "{}", why(26));
+    assert!(why(27).contains("badReason"), "{}", why(27));
+    assert!(why(28).contains("compromise time"), "{}", why(28));
+    assert!(why(29).contains("compromise time"), "{}", why(29));
+    assert!(why(30).contains("on a V line"), "{}", why(30));
+    assert!(why(31).contains("found 7"), "{}", why(31));
+    assert!(why(32).contains("instruction"), "{}", why(32));
+    assert!(why(33).contains("expiry"), "{}", why(33));
+    assert!(why(34).contains("hold instruction"), "{}", why(34));
+}
+
+#[test]
+fn parse_openssl_lines_with_spaces() {
+    // CRLF endings, a file name and subject with spaces, a subject with an escaped tab.
+    let text = "V\t271123183550Z\t\t1A2B\tcerts/my cert.pem\t/C=GB/O=Example Org Ltd/OU=Web Team/CN=www example com\r\n\
+                R\t271123183550Z\t261123183550Z,superseded\t1A2C\tunknown\t/CN=Name With\\\tTab\r\n\
+                V\t271123183550Z\t\t1A2D\tunknown\t/CN=  leading and trailing  \n";
+    let (records, malformed) = parse_index(text, "i");
+    assert!(malformed.is_empty(), "{malformed:?}");
+    assert_eq!(
+        records,
+        [
+            record("i", &[0x1a, 0x2b], Some(EXPIRY), RecordStatus::Valid),
+            record(
+                "i",
+                &[0x1a, 0x2c],
+                Some(EXPIRY),
+                revoked(REVOKED_AT, Some(CrlReason::Superseded), None)
+            ),
+            record("i", &[0x1a, 0x2d], Some(EXPIRY), RecordStatus::Valid),
+        ]
+    );
+}
+
+#[test]
+fn parse_bounds_what_it_quotes() {
+    let long = "Z".repeat(10_000);
+    let (_, malformed) = parse_index(&format!("V\t{long}\t\t01\tunknown\t/CN=x"), "i");
+    assert_eq!(malformed.len(), 1);
+    assert!(malformed[0].1.len() < 100, "{}", malformed[0].1);
+    let serial = "1".repeat(129);
+    let (_, malformed) = parse_index(
+        &format!("V\t271123183550Z\t\t{serial}\tunknown\t/CN=x"),
+        "i",
+    );
+    assert!(malformed[0].1.contains("longer than"), "{}", malformed[0].1);
+}
+
+async fn import_index_file<B: Backend>(db: B) {
+    let s = db.open().await;
+    let issuer = "issuer-index";
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let path = dir.path().join("index.txt");
+    std::fs::write(&path, INDEX_TXT).expect("write index.txt");
+
+    let summary = import_index(&s, &path, issuer, true).await.expect("import");
+    let records = index_records(issuer);
+    assert_eq!(summary.imported, records.len() as u64);
+    assert_eq!(summary.skipped, 0);
+    let lines: Vec<usize> = summary.malformed.iter().map(|(line, _)| *line).collect();
+    assert_eq!(lines, INDEX_MALFORMED);
+    for want in &records {
+        let got = s.status(issuer, &want.serial).await.expect("status");
+        assert_eq!(got.as_ref(), Some(want));
+    }
+    let revoked = s.revoked(issuer).await.expect("revoked");
+    assert_eq!(revoked.len(), 14);
+
+    // Twice: everything skipped.
+    let summary = import_index(&s, &path, issuer, false)
+        .await
+        .expect("import");
+    assert_eq!(
+        (summary.imported, summary.skipped),
+        (0, records.len() as u64)
+    );
+
+    let missing = import_index(&s, &dir.path().join("missing.txt"), issuer, false).await;
+    assert!(
+        matches!(missing, Err(ImportError::Read { .. })),
+        "{missing:?}"
+    );
+}
+
+/// Past the progress bar's threshold, and a measure of the import's speed.
+async fn import_large_index<B: Backend>(db: B) {
+    const LINES: u32 = 20_000;
+    let s = db.open().await;
+    let issuer = "issuer-large";
+    let mut text = String::new();
+    for n in 1..=LINES {
+        if n % 10 == 0 {
+            text += &format!("R\t271123183550Z\t261123183550Z,superseded\t{n:X}\tunknown\t/CN=n\n");
+        } else {
+            text += &format!("V\t271123183550Z\t\t{n:X}\tunknown\t/CN={n}\n");
+        }
+    }
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let path = dir.path().join("index.txt");
+    std::fs::write(&path, text).expect("write index.txt");
+
+    let started = std::time::Instant::now();
+    let summary = import_index(&s, &path, issuer, true).await.expect("import");
+    eprintln!("imported {LINES} lines in {:?}", started.elapsed());
+    assert_eq!(summary.imported, u64::from(LINES));
+    assert!(summary.malformed.is_empty());
+    assert_eq!(s.revoked(issuer).await.expect("revoked").len(), 2_000);
+}
+
+#[tokio::test]
+async fn any_store_refuses_other_urls() {
+    for url in ["mysql://user:secret@db/x", "sqlite", "/var/lib/gica.db"] {
+        let err = AnyStore::connect(url).await.expect_err(url);
+        assert!(matches!(err, StoreError::Url(_)), "{err}");
+        assert!(!err.to_string().contains("secret"), "{err}");
+    }
+}
+
+#[tokio::test]
+async fn sqlite_is_durable() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let url = format!("sqlite:{}", dir.path().join("new/../store.db").display());
+    std::fs::create_dir(dir.path().join("new")).expect("mkdir");
+    let s = SqliteStore::connect(&url).await.expect("create the file");
+    let (mode,): (String,) = sqlx::query_as("PRAGMA journal_mode")
+        .fetch_one(s.pool())
+        .await
+        .expect("pragma");
+    assert_eq!(mode, "wal");
+    let (sync,): (i64,) = sqlx::query_as("PRAGMA synchronous")
+        .fetch_one(s.pool())
+        .await
+        .expect("pragma");
+    assert_eq!(sync, 2, "synchronous = FULL");
+}
+
+#[tokio::test]
+async fn postgres_schema_names_are_checked() {
+    let err = PgStore::connect_with_schema(DEFAULT_POSTGRES_URL, "x; DROP TABLE certs")
+        .await
+        .expect_err("not a plain name");
+    assert!(err.to_string().contains("schema name"), "{err}");
+}
+
+/// Code generic over the store can spawn its calls: the futures are `Send`.
+#[allow(dead_code)]
+fn store_futures_are_send<S: RevocationStore + 'static>(store: Arc<S>) {
+    tokio::spawn(async move { store.status("i", &[1]).await });
+}

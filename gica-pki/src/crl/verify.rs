@@ -1,0 +1,428 @@
+//! Parsing and verifying a CRL against its issuer (RFC 5280 5, 6.3.3).
+//!
+//! ```text
+//! CertificateList  ::=  SEQUENCE  {
+//!      tbsCertList          TBSCertList,
+//!      signatureAlgorithm   AlgorithmIdentifier,
+//!      signatureValue       BIT STRING  }
+//! ```
+//!
+//! The parser walks the DER with der's reader and borrows from the input: the revoked entries
+//! are checked in one pass and read again on demand by [`VerifiedCrl::entries`], so verifying
+//! a million-entry CRL needs no memory beyond the input (x509-cert's `CertificateList` would
+//! allocate several times per entry). Every field is decoded by der's strict DER types.
+
+use std::time::SystemTime;
+
+use der::{
+    Decode, Header, Reader, SliceReader, Tag, TagNumber,
+    asn1::{BitStringRef, GeneralizedTime, IntRef, ObjectIdentifier, OctetStringRef, UintRef},
+};
+use spki::AlgorithmIdentifierOwned;
+use x509_cert::{
+    Certificate, Version,
+    ext::pkix::{
+        AuthorityKeyIdentifier, KeyUsage, KeyUsages, SubjectKeyIdentifier,
+        name::{DistributionPointName, GeneralName},
+    },
+    name::Name,
+    time::Time,
+};
+
+use super::{
+    CrlError, CrlNumber, IssuingDistributionPoint, MAX_SERIAL_LEN, OID_AKI, OID_CRL_NUMBER,
+    OID_IDP, OID_INVALIDITY_DATE, OID_REASON_CODE, strip_zeros,
+};
+use crate::{CrlReason, DigestAlgorithm, verify_signature};
+
+/// One revoked certificate as a verified CRL lists it, borrowed from the CRL's DER.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CrlEntry<'a> {
+    /// userCertificate: the serial's big-endian magnitude, no leading zero octets.
+    pub serial: &'a [u8],
+    /// revocationDate.
+    pub revocation_time: SystemTime,
+    /// reasonCode, if the entry has one.
+    pub reason: Option<CrlReason>,
+    /// invalidityDate, if the entry has one.
+    pub invalidity_date: Option<SystemTime>,
+}
+
+/// A CRL whose signature, issuer, validity and every entry were checked by [`verify_crl`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct VerifiedCrl<'a> {
+    /// cRLNumber.
+    pub crl_number: CrlNumber,
+    /// thisUpdate.
+    pub this_update: SystemTime,
+    /// nextUpdate.
+    pub next_update: SystemTime,
+    /// issuingDistributionPoint, if present (its `fullName` URIs and scope flags).
+    pub idp: Option<IssuingDistributionPoint>,
+    /// Contents of revokedCertificates (empty when absent).
+    revoked: &'a [u8],
+    len: usize,
+}
+
+impl<'a> VerifiedCrl<'a> {
+    /// The revoked certificates, in the CRL's order.
+    pub fn entries(&self) -> Entries<'a> {
+        Entries {
+            rest: self.revoked,
+            left: self.len,
+        }
+    }
+
+    /// How many certificates the CRL lists.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the CRL lists no certificate.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The entry for `serial` (a big-endian magnitude; leading zero octets are ignored), by a
+    /// linear scan: collect [`entries`](Self::entries) into a map for many lookups.
+    pub fn revoked(&self, serial: &[u8]) -> Option<CrlEntry<'a>> {
+        let serial = strip_zeros(serial);
+        self.entries().find(|e| e.serial == serial)
+    }
+}
+
+/// Iterator over the entries of a [`VerifiedCrl`].
+#[derive(Clone, Debug)]
+pub struct Entries<'a> {
+    rest: &'a [u8],
+    left: usize,
+}
+
+impl<'a> Iterator for Entries<'a> {
+    type Item = CrlEntry<'a>;
+
+    fn next(&mut self) -> Option<CrlEntry<'a>> {
+        // Every entry was parsed once by verify_crl, so this cannot fail; stop if it does.
+        let mut reader = SliceReader::new(self.rest).ok()?;
+        match read_entry(&mut reader) {
+            Ok(entry) => {
+                let used = usize::try_from(reader.position()).ok()?;
+                self.rest = self.rest.get(used..)?;
+                self.left = self.left.saturating_sub(1);
+                Some(entry)
+            }
+            Err(_) => {
+                self.rest = &[];
+                self.left = 0;
+                None
+            }
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.left, Some(self.left))
+    }
+}
+
+impl ExactSizeIterator for Entries<'_> {}
+
+/// Parses a DER CRL and checks it against `issuer` at time `now`.
+///
+/// Checks, in order: the bytes are one DER `CertificateList`; version v2; the inner and outer
+/// signature algorithms agree; the CRL issuer is `issuer`'s subject; `issuer` may sign CRLs
+/// (keyUsage, when present, has cRLSign); the signature verifies over the TBSCertList bytes as
+/// received; `thisUpdate <= now` ([`NotYetValid`](CrlError::NotYetValid)); nextUpdate is
+/// present and `now < nextUpdate` ([`Stale`](CrlError::Stale)); the authorityKeyIdentifier,
+/// when present, names `issuer`'s key; a cRLNumber is present; no critical extension gica does
+/// not process (delta CRLs, indirect CRLs and partial-reason IDPs are refused); each entry's
+/// serial is non-negative and at most 20 octets, its reasonCode and invalidityDate well
+/// formed.
+///
+/// The result borrows `der`. Never panics, whatever the input.
+///
+/// ```
+/// use std::time::{Duration, SystemTime};
+/// use gica_pki::{SoftwareSigner, certgen::CertificateParams};
+/// use gica_pki::crl::{CrlError, CrlParams, RevokedEntry, build_crl, verify_crl};
+///
+/// let key = SoftwareSigner::generate_p256().unwrap();
+/// let ca = CertificateParams::ca("CN=Example CA", 365).self_signed(&key).unwrap();
+/// let now = SystemTime::now();
+/// let next = now + Duration::from_secs(3600);
+/// let der = build_crl(&ca, &key, &CrlParams::new(now, next, 1), [RevokedEntry::new(&[9], now)])
+///     .unwrap();
+/// let crl = verify_crl(&der, &ca, now).unwrap();
+/// assert_eq!(crl.entries().next().unwrap().serial, [9]);
+/// let later = next + Duration::from_secs(1);
+/// assert!(matches!(verify_crl(&der, &ca, later), Err(CrlError::Stale)));
+/// ```
+pub fn verify_crl<'a>(
+    der: &'a [u8],
+    issuer: &Certificate,
+    now: SystemTime,
+) -> Result<VerifiedCrl<'a>, CrlError> {
+    let mut reader = SliceReader::new(der)?;
+    let (tbs_der, algorithm, signature) = reader.sequence(|r| {
+        let tbs = r.tlv_bytes()?;
+        let algorithm: AlgorithmIdentifierOwned = r.decode()?;
+        let signature: BitStringRef<'a> = r.decode()?;
+        Ok::<_, der::Error>((tbs, algorithm, signature))
+    })?;
+    reader.finish()?;
+    let tbs = Tbs::from_der(tbs_der)?;
+
+    if tbs.version != Some(Version::V2) {
+        return Err(CrlError::Version);
+    }
+    if tbs.signature != algorithm {
+        return Err(CrlError::AlgorithmMismatch);
+    }
+    let issuer_tbs = issuer.tbs_certificate();
+    if tbs.issuer != *issuer_tbs.subject() {
+        return Err(CrlError::IssuerMismatch);
+    }
+    match issuer_tbs.get_extension::<KeyUsage>() {
+        Ok(None) => {}
+        Ok(Some((_, ku))) if ku.0.contains(KeyUsages::CRLSign) => {}
+        _ => return Err(CrlError::IssuerNotCrlSigner),
+    }
+    let signature = signature
+        .as_bytes()
+        .ok_or(CrlError::BadSignature(crate::Error::BadSignature(
+            "signature has unused bits",
+        )))?;
+    verify_signature(
+        issuer_tbs.subject_public_key_info(),
+        &algorithm,
+        None,
+        tbs_der,
+        signature,
+    )
+    .map_err(CrlError::BadSignature)?;
+
+    let this_update = tbs.this_update.to_system_time();
+    if this_update > now {
+        return Err(CrlError::NotYetValid);
+    }
+    let next_update = tbs
+        .next_update
+        .ok_or(CrlError::MissingNextUpdate)?
+        .to_system_time();
+    if now >= next_update {
+        return Err(CrlError::Stale);
+    }
+
+    let mut crl_number = None;
+    let mut idp = None;
+    let mut seen = Vec::new();
+    let mut exts = SliceReader::new(tbs.extensions)?;
+    while !exts.is_finished() {
+        let (oid, critical, value) = read_extension(&mut exts)?;
+        if seen.contains(&oid) {
+            return Err(CrlError::DuplicateExtension(oid));
+        }
+        seen.push(oid);
+        if oid == OID_AKI {
+            let aki = AuthorityKeyIdentifier::from_der(value)?;
+            if let Some(id) = aki.key_identifier
+                && id.as_bytes() != issuer_key_id(issuer)?.as_slice()
+            {
+                return Err(CrlError::AkiMismatch);
+            }
+        } else if oid == OID_CRL_NUMBER {
+            crl_number = Some(CrlNumber::parsed(UintRef::from_der(value)?.as_bytes())?);
+        } else if oid == OID_IDP {
+            idp = Some(read_idp(value)?);
+        } else if critical {
+            return Err(CrlError::UnsupportedCriticalExtension(oid));
+        }
+    }
+    let crl_number = crl_number.ok_or(CrlError::MissingCrlNumber)?;
+
+    let mut entries = SliceReader::new(tbs.revoked)?;
+    let mut len = 0;
+    while !entries.is_finished() {
+        read_entry(&mut entries)?;
+        len += 1;
+    }
+
+    Ok(VerifiedCrl {
+        crl_number,
+        this_update,
+        next_update,
+        idp,
+        revoked: tbs.revoked,
+        len,
+    })
+}
+
+/// TBSCertList (RFC 5280 5.1), with revokedCertificates and crlExtensions left as the bytes
+/// inside their SEQUENCE (empty when absent).
+struct Tbs<'a> {
+    version: Option<Version>,
+    signature: AlgorithmIdentifierOwned,
+    issuer: Name,
+    this_update: Time,
+    next_update: Option<Time>,
+    revoked: &'a [u8],
+    extensions: &'a [u8],
+}
+
+impl<'a> Tbs<'a> {
+    fn from_der(der: &'a [u8]) -> Result<Self, CrlError> {
+        let mut reader = SliceReader::new(der)?;
+        let tbs = reader.sequence(|r| {
+            let version = r.decode()?;
+            let signature = r.decode()?;
+            let issuer = r.decode()?;
+            let this_update = r.decode()?;
+            let next_update = r.decode()?;
+            let revoked = optional_contents(r, Tag::Sequence)?;
+            let extensions = match optional_contents(
+                r,
+                Tag::ContextSpecific {
+                    constructed: true,
+                    number: TagNumber(0),
+                },
+            )? {
+                // [0] EXPLICIT Extensions: the one SEQUENCE inside.
+                Some(inner) => {
+                    let mut inner = SliceReader::new(inner)?;
+                    let list = optional_contents(&mut inner, Tag::Sequence)?;
+                    inner.finish()?;
+                    list.ok_or_else(|| der::Error::from(Tag::Sequence.value_error()))?
+                }
+                None => &[],
+            };
+            Ok::<_, der::Error>(Tbs {
+                version,
+                signature,
+                issuer,
+                this_update,
+                next_update,
+                revoked: revoked.unwrap_or_default(),
+                extensions,
+            })
+        })?;
+        reader.finish()?;
+        Ok(tbs)
+    }
+}
+
+/// The contents of the next TLV if it has tag `tag`.
+fn optional_contents<'a>(r: &mut SliceReader<'a>, tag: Tag) -> der::Result<Option<&'a [u8]>> {
+    if r.is_finished() || r.peek_tag()? != tag {
+        return Ok(None);
+    }
+    let header = Header::decode(r)?;
+    r.read_slice(header.length()).map(Some)
+}
+
+/// One element of revokedCertificates.
+fn read_entry<'a>(r: &mut SliceReader<'a>) -> Result<CrlEntry<'a>, CrlError> {
+    r.sequence(|r| {
+        let serial: IntRef<'a> = r.decode()?;
+        let raw = serial.as_bytes();
+        if raw.first().is_some_and(|b| b & 0x80 != 0) {
+            return Err(CrlError::NegativeSerial);
+        }
+        let serial = strip_zeros(raw);
+        if serial.len() > MAX_SERIAL_LEN {
+            return Err(CrlError::SerialTooLong(serial.len()));
+        }
+        let time: Time = r.decode()?;
+        let mut entry = CrlEntry {
+            serial,
+            revocation_time: time.to_system_time(),
+            reason: None,
+            invalidity_date: None,
+        };
+        if !r.is_finished() {
+            r.sequence(|r| {
+                while !r.is_finished() {
+                    let (oid, critical, value) = read_extension(r)?;
+                    if oid == OID_REASON_CODE {
+                        if entry.reason.is_some() {
+                            return Err(CrlError::DuplicateExtension(oid));
+                        }
+                        entry.reason = Some(CrlReason::from_der(value)?);
+                    } else if oid == OID_INVALIDITY_DATE {
+                        if entry.invalidity_date.is_some() {
+                            return Err(CrlError::DuplicateExtension(oid));
+                        }
+                        entry.invalidity_date =
+                            Some(GeneralizedTime::from_der(value)?.to_system_time());
+                    } else if critical {
+                        return Err(CrlError::UnsupportedCriticalExtension(oid));
+                    }
+                }
+                Ok(())
+            })?;
+        }
+        Ok(entry)
+    })
+}
+
+/// ```text
+/// Extension  ::=  SEQUENCE  {
+///      extnID      OBJECT IDENTIFIER,
+///      critical    BOOLEAN DEFAULT FALSE,
+///      extnValue   OCTET STRING }
+/// ```
+fn read_extension<'a>(
+    r: &mut SliceReader<'a>,
+) -> Result<(ObjectIdentifier, bool, &'a [u8]), CrlError> {
+    r.sequence(|r| {
+        let oid: ObjectIdentifier = r.decode()?;
+        // DER leaves a DEFAULT value out, so an explicit FALSE is not DER.
+        let critical = match r.decode::<Option<bool>>()? {
+            Some(false) => return Err(Tag::Boolean.non_canonical_error().into()),
+            Some(true) => true,
+            None => false,
+        };
+        let value: &'a OctetStringRef = r.decode()?;
+        Ok((oid, critical, value.as_bytes()))
+    })
+}
+
+/// The key identifier the CRL's AKI must carry: the issuer's SKI, or SHA-1 of its key.
+fn issuer_key_id(issuer: &Certificate) -> Result<Vec<u8>, CrlError> {
+    let tbs = issuer.tbs_certificate();
+    Ok(match tbs.get_extension::<SubjectKeyIdentifier>()? {
+        Some((_, ski)) => ski.0.as_bytes().to_vec(),
+        None => DigestAlgorithm::Sha1.digest(
+            tbs.subject_public_key_info()
+                .subject_public_key
+                .raw_bytes(),
+        ),
+    })
+}
+
+fn read_idp(value: &[u8]) -> Result<IssuingDistributionPoint, CrlError> {
+    let idp = x509_cert::ext::pkix::IssuingDistributionPoint::from_der(value)?;
+    if idp.indirect_crl {
+        return Err(CrlError::UnsupportedIdp("indirectCRL"));
+    }
+    if idp.only_some_reasons.is_some() {
+        return Err(CrlError::UnsupportedIdp("onlySomeReasons"));
+    }
+    if idp.only_contains_attribute_certs {
+        return Err(CrlError::UnsupportedIdp("onlyContainsAttributeCerts"));
+    }
+    let full_name = match idp.distribution_point {
+        Some(DistributionPointName::FullName(names)) => names
+            .into_iter()
+            .filter_map(|n| match n {
+                GeneralName::UniformResourceIdentifier(uri) => Some(uri.to_string()),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    Ok(IssuingDistributionPoint {
+        full_name,
+        only_contains_user_certs: idp.only_contains_user_certs,
+        only_contains_ca_certs: idp.only_contains_ca_certs,
+    })
+}
