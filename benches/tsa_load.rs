@@ -251,20 +251,50 @@ fn signer(key: KeyKind) -> SoftwareSigner {
     .expect("fixture key")
 }
 
+/// The raw signing measurement.
+struct Raw {
+    /// Signatures per wall-clock second.
+    rate: f64,
+    n: u64,
+    /// Signatures per CPU-second of the signing thread (None without /proc).
+    per_cpu_second: Option<f64>,
+    /// CPU used by everything else on the machine meanwhile, in cores.
+    others: Option<f64>,
+}
+
 /// Signatures per second on this thread, signing a 100-byte message for about `secs`.
-fn raw_sign_rate(s: &SoftwareSigner, secs: f64) -> (f64, u64) {
+fn raw_sign_rate(s: &SoftwareSigner, secs: f64, ticks: f64) -> Raw {
     let msg = [0x5au8; 100];
     for _ in 0..3 {
         std::hint::black_box(s.sign(&msg).expect("signs"));
     }
     let budget = Duration::from_secs_f64(secs);
+    let (cpu0, j0) = (
+        stat_cpu_secs("/proc/thread-self/stat", ticks),
+        machine_jiffies(),
+    );
     let start = Instant::now();
     let mut n = 0u64;
     while start.elapsed() < budget {
         std::hint::black_box(s.sign(std::hint::black_box(&msg)).expect("signs"));
         n += 1;
     }
-    (n as f64 / start.elapsed().as_secs_f64(), n)
+    let wall = start.elapsed().as_secs_f64();
+    let (cpu1, j1) = (
+        stat_cpu_secs("/proc/thread-self/stat", ticks),
+        machine_jiffies(),
+    );
+    let cpu = cpu0.zip(cpu1).map(|(a, b)| b - a).filter(|c| *c > 0.0);
+    let others = match (j0, j1, cpu) {
+        (Some((b0, _)), Some((b1, _)), Some(c)) => Some(((b1 - b0) / ticks - c) / wall),
+        _ => None,
+    };
+    Raw {
+        rate: n as f64 / wall,
+        n,
+        per_cpu_second: cpu.map(|c| n as f64 / c),
+        others,
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -496,6 +526,21 @@ fn clock_ticks() -> f64 {
         .unwrap_or(100.0)
 }
 
+/// utime + stime of one /proc stat file, in seconds; and the command name.
+fn parse_stat(stat: &str, ticks: f64) -> Option<(String, f64)> {
+    let open = stat.find('(')?;
+    let close = stat.rfind(')')?;
+    let name = stat[open + 1..close].to_string();
+    let fields: Vec<&str> = stat[close + 1..].split_whitespace().collect();
+    // fields[0] is field 3 (state); utime is field 14, stime field 15.
+    let t = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok());
+    Some((name, (t(11)? + t(12)?) / ticks))
+}
+
+fn stat_cpu_secs(path: &str, ticks: f64) -> Option<f64> {
+    parse_stat(&std::fs::read_to_string(path).ok()?, ticks).map(|(_, s)| s)
+}
+
 /// Per-thread CPU seconds of this process: tid -> (name, seconds).
 fn thread_cpu(ticks: f64) -> BTreeMap<u32, (String, f64)> {
     let mut out = BTreeMap::new();
@@ -509,16 +554,8 @@ fn thread_cpu(ticks: f64) -> BTreeMap<u32, (String, f64)> {
         let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else {
             continue;
         };
-        let Some(open) = stat.find('(') else { continue };
-        let Some(close) = stat.rfind(')') else {
-            continue;
-        };
-        let name = stat[open + 1..close].to_string();
-        let fields: Vec<&str> = stat[close + 1..].split_whitespace().collect();
-        // fields[0] is field 3 (state); utime is field 14, stime field 15.
-        let t = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok());
-        if let (Some(u), Some(s)) = (t(11), t(12)) {
-            out.insert(tid, (name, (u + s) / ticks));
+        if let Some(x) = parse_stat(&stat, ticks) {
+            out.insert(tid, x);
         }
     }
     out
@@ -706,7 +743,8 @@ fn main() {
 
     // a) raw signing rate on one thread.
     let raw_signer = signer(opts.key);
-    let (raw_rate, raw_n) = raw_sign_rate(&raw_signer, opts.raw_secs);
+    let raw = raw_sign_rate(&raw_signer, opts.raw_secs, ticks);
+    let (raw_rate, raw_n) = (raw.rate, raw.n);
     let ideal = raw_rate * cores as f64;
     eprintln!(
         "raw {} signing: {raw_rate:.0}/s on one thread ({raw_n} in {:.1} s); {cores} cores",
@@ -921,7 +959,14 @@ fn main() {
     println!(
         "server threads              {server_workers} async workers, {signing_threads} signing"
     );
-    println!("raw signatures/s (1 core)   {raw_rate:>10.0}");
+    println!(
+        "raw signatures/s (1 core)   {raw_rate:>10.0}   ({})",
+        match (raw.per_cpu_second, raw.others) {
+            (Some(c), Some(o)) =>
+                format!("{c:.0} per CPU-second; other processes used {o:.2} cores meanwhile"),
+            _ => "no /proc: contention unknown".into(),
+        }
+    );
     println!("cores                       {cores:>10}");
     println!("ideal (raw x cores)         {ideal:>10.0}");
     println!("server tokens/s             {rate:>10.0}   ({ok} tokens in {window:.2} s)");
@@ -938,6 +983,7 @@ fn main() {
     }
     println!("sample token                {sample_check}");
     println!("server shutdown             {shutdown_note}");
+    let mut contended = raw.others.is_some_and(|o| o > 0.1);
     if let [(t0, j0, _), (t1, j1, _)] = marks.as_slice() {
         let cpu = cpu_delta(t0, t1);
         if cpu.total() > 0.0 {
@@ -978,11 +1024,22 @@ fn main() {
             }
             if let (Some((b0, a0)), Some((b1, a1))) = (j0, j1) {
                 let all = (a1 - a0).max(1.0);
+                let busy = (b1 - b0) / all * cores as f64;
+                let others = (busy - cpu.total() / window).max(0.0);
                 println!(
-                    "    machine busy (all processes) {:>6.1} % of {cores} cores",
-                    (b1 - b0) / all * 100.0
+                    "    machine busy, all processes{busy:>6.2} cores ({:.1} %); idle {:.2}",
+                    busy / cores as f64 * 100.0,
+                    (cores as f64 - busy).max(0.0)
                 );
+                println!("    other processes           {others:>6.2} cores");
+                contended |= others > 0.1;
             }
         }
+    }
+    if contended {
+        println!(
+            "WARNING: other processes used more than 0.1 core during the run; the numbers are \
+             not reliable, run again on a quiet machine"
+        );
     }
 }

@@ -18,7 +18,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Serve OCSP (POST and GET /ocsp) and CRLs (GET /crl/{name}.crl).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Import an OpenSSL CA index.txt into the store (one transaction).
     ImportIndex(ImportArgs),
     /// Revoke a certificate.

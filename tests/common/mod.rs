@@ -34,6 +34,42 @@ pub struct TestServer {
 }
 
 impl TestServer {
+    /// Runs `serve(listener, shutdown)` on its own runtime, bound to 127.0.0.1:0.
+    pub fn spawn<F, Fut>(serve: F) -> Self
+    where
+        F: FnOnce(tokio::net::TcpListener, tokio::sync::oneshot::Receiver<()>) -> Fut
+            + Send
+            + 'static,
+        Fut: std::future::Future<Output = ()>,
+    {
+        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+        let (shutdown_tx, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                    .await
+                    .expect("bind");
+                addr_tx
+                    .send(listener.local_addr().expect("addr"))
+                    .expect("send addr");
+                serve(listener, shutdown_rx).await;
+            });
+        });
+        let addr = addr_rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("server started");
+        Self {
+            addr,
+            shutdown: Some(shutdown_tx),
+            thread: Some(thread),
+        }
+    }
+
     /// Starts with these flags (as an operator would write them), on 127.0.0.1:0.
     pub fn start(flags: &[&str]) -> Self {
         let argv = ["gica-tsa-server", "--listen", "127.0.0.1:0"]

@@ -261,7 +261,7 @@ pub(crate) fn from_unix_secs(secs: i64) -> Option<SystemTime> {
 }
 
 /// A row of `certs` as the database hands it back.
-struct Row {
+struct CertRow {
     issuer: String,
     serial: Vec<u8>,
     not_after: Option<i64>,
@@ -271,7 +271,7 @@ struct Row {
     invalidity_date: Option<i64>,
 }
 
-impl Row {
+impl CertRow {
     fn into_record(self) -> Result<CertRecord, StoreError> {
         let time = |secs: i64| {
             from_unix_secs(secs).ok_or_else(|| StoreError::Corrupt(format!("time {secs}")))
@@ -302,24 +302,30 @@ impl Row {
     }
 }
 
-/// The statements both backends share; `$n` parameters work on SQLite too.
+/// The statements both backends share; `$n` parameters work on SQLite too. The batch
+/// statements are a head, `VALUES (...), (...)` from `sqlx::QueryBuilder`, and a tail.
 mod sql {
+    /// Rows per batch: with 6 parameters a row, under SQLite's 32766 and PostgreSQL's 65535.
+    pub(super) const BATCH: usize = 1000;
+
     pub(super) const INSERT_VALID: &str = "INSERT INTO certs (issuer, serial, not_after, status) \
          VALUES ($1, $2, $3, 'V') ON CONFLICT (issuer, serial) DO NOTHING";
 
-    /// Inserts a revoked record, or revokes a valid one; touches no row already revoked, so
-    /// the first revocation's time and reason stand.
-    pub(super) const REVOKE: &str = "INSERT INTO certs \
-         (issuer, serial, not_after, status, revocation_time, reason, invalidity_date) \
-         VALUES ($1, $2, $3, 'R', $4, $5, $6) \
-         ON CONFLICT (issuer, serial) DO UPDATE SET status = 'R', \
-         revocation_time = excluded.revocation_time, reason = excluded.reason, \
+    pub(super) const VALID_HEAD: &str = "INSERT INTO certs (issuer, serial, not_after, status) ";
+    /// Returns the rows inserted.
+    pub(super) const VALID_TAIL: &str = " ON CONFLICT (issuer, serial) DO NOTHING RETURNING serial";
+
+    pub(super) const REVOKE_HEAD: &str = "INSERT INTO certs \
+         (issuer, serial, not_after, status, revocation_time, reason, invalidity_date) ";
+    /// Inserts revoked records, or revokes valid ones; touches no row already revoked, so the
+    /// first revocation's time and reason stand. Returns the rows written.
+    pub(super) const REVOKE_TAIL: &str = " ON CONFLICT (issuer, serial) DO UPDATE SET \
+         status = 'R', revocation_time = excluded.revocation_time, reason = excluded.reason, \
          invalidity_date = excluded.invalidity_date, \
          not_after = COALESCE(certs.not_after, excluded.not_after) \
-         WHERE certs.status = 'V'";
+         WHERE certs.status = 'V' RETURNING issuer, serial";
 
-    pub(super) const INSERT_CHANGE: &str =
-        "INSERT INTO changes (issuer, serial, recorded_at) VALUES ($1, $2, $3)";
+    pub(super) const CHANGE_HEAD: &str = "INSERT INTO changes (issuer, serial, recorded_at) ";
 
     macro_rules! select_certs {
         ($where:literal) => {
@@ -361,57 +367,111 @@ macro_rules! sql_store {
                 Ok(tx)
             }
 
-            /// Writes `record` unless the store has it in that state already; true if written.
-            /// A V record never un-revokes; an R record revokes a V one.
-            async fn apply(
+            /// Writes the records the store does not have in that state already, in batches,
+            /// and returns how many it wrote. A V record never un-revokes; an R record revokes
+            /// a V one and is a change.
+            async fn write_records(
                 tx: &mut sqlx::Transaction<'static, $db>,
-                record: &$crate::store::CertRecord,
-                now: i64,
-            ) -> Result<bool, sqlx::Error> {
-                use $crate::store::{RecordStatus, magnitude, sql, unix_secs};
-                let issuer = record.issuer.as_str();
-                let serial = magnitude(&record.serial);
-                let not_after = record.not_after.map(unix_secs);
-                let RecordStatus::Revoked {
-                    time,
-                    reason,
-                    invalidity_date,
-                } = &record.status
-                else {
-                    let done = sqlx::query(sql::INSERT_VALID)
-                        .bind(issuer)
-                        .bind(serial)
-                        .bind(not_after)
-                        .execute(&mut **tx)
-                        .await?;
-                    return Ok(done.rows_affected() > 0);
-                };
-                let done = sqlx::query(sql::REVOKE)
-                    .bind(issuer)
-                    .bind(serial)
-                    .bind(not_after)
-                    .bind(unix_secs(*time))
-                    .bind(reason.map(|r| i16::from(r.code())))
-                    .bind(invalidity_date.map(unix_secs))
-                    .execute(&mut **tx)
-                    .await?;
-                if done.rows_affected() == 0 {
-                    return Ok(false);
+                records: &[$crate::store::CertRecord],
+            ) -> Result<u64, sqlx::Error> {
+                use $crate::store::{magnitude, sql};
+                let now = $crate::store::unix_secs(std::time::SystemTime::now());
+                let mut written = 0;
+                let mut batch = Vec::with_capacity(sql::BATCH.min(records.len()));
+                let mut keys = std::collections::HashSet::new();
+                for record in records {
+                    // One statement may not touch a row twice: a repeated serial starts a new
+                    // batch, so records apply in order.
+                    let key = (record.issuer.as_str(), magnitude(&record.serial));
+                    if batch.len() == sql::BATCH || keys.contains(&key) {
+                        written += Self::write_batch(tx, &batch, now).await?;
+                        batch.clear();
+                        keys.clear();
+                    }
+                    keys.insert(key);
+                    batch.push(record);
                 }
-                sqlx::query(sql::INSERT_CHANGE)
-                    .bind(issuer)
-                    .bind(serial)
-                    .bind(now)
-                    .execute(&mut **tx)
-                    .await?;
-                Ok(true)
+                if !batch.is_empty() {
+                    written += Self::write_batch(tx, &batch, now).await?;
+                }
+                Ok(written)
+            }
+
+            /// `write_records` for records with distinct serials.
+            async fn write_batch(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                batch: &[&$crate::store::CertRecord],
+                now: i64,
+            ) -> Result<u64, sqlx::Error> {
+                use sqlx::Row as _;
+                use $crate::store::{CertRecord, RecordStatus, magnitude, sql, unix_secs};
+                let (valid, revoked): (Vec<&CertRecord>, Vec<&CertRecord>) = batch
+                    .iter()
+                    .copied()
+                    .partition(|r| matches!(r.status, RecordStatus::Valid));
+                let mut written = 0;
+                if !valid.is_empty() {
+                    let mut insert = sqlx::QueryBuilder::<$db>::new(sql::VALID_HEAD);
+                    insert.push_values(&valid, |mut row, r| {
+                        row.push_bind(r.issuer.as_str())
+                            .push_bind(magnitude(&r.serial))
+                            .push_bind(r.not_after.map(unix_secs))
+                            .push("'V'");
+                    });
+                    insert.push(sql::VALID_TAIL);
+                    written += insert.build().fetch_all(&mut **tx).await?.len() as u64;
+                }
+                if revoked.is_empty() {
+                    return Ok(written);
+                }
+                let mut revoke = sqlx::QueryBuilder::<$db>::new(sql::REVOKE_HEAD);
+                revoke.push_values(&revoked, |mut row, r| {
+                    let RecordStatus::Revoked {
+                        time,
+                        reason,
+                        invalidity_date,
+                    } = &r.status
+                    else {
+                        unreachable!("partitioned above")
+                    };
+                    row.push_bind(r.issuer.as_str())
+                        .push_bind(magnitude(&r.serial))
+                        .push_bind(r.not_after.map(unix_secs))
+                        .push("'R'")
+                        .push_bind(unix_secs(*time))
+                        .push_bind(reason.map(|r| i16::from(r.code())))
+                        .push_bind(invalidity_date.map(unix_secs));
+                });
+                revoke.push(sql::REVOKE_TAIL);
+                let rows = revoke.build().fetch_all(&mut **tx).await?;
+                if rows.is_empty() {
+                    return Ok(written);
+                }
+                written += rows.len() as u64;
+                let changed = rows
+                    .iter()
+                    .map(|row| Ok((row.try_get("issuer")?, row.try_get("serial")?)))
+                    .collect::<Result<std::collections::HashSet<(String, Vec<u8>)>, sqlx::Error>>(
+                    )?;
+                // Changes in the order of the input, not of RETURNING.
+                let changes = revoked.iter().filter(|r| {
+                    changed.contains(&(r.issuer.clone(), magnitude(&r.serial).to_vec()))
+                });
+                let mut insert = sqlx::QueryBuilder::<$db>::new(sql::CHANGE_HEAD);
+                insert.push_values(changes, |mut row, r| {
+                    row.push_bind(r.issuer.as_str())
+                        .push_bind(magnitude(&r.serial))
+                        .push_bind(now);
+                });
+                insert.build().execute(&mut **tx).await?;
+                Ok(written)
             }
 
             fn decode(
                 row: &<$db as sqlx::Database>::Row,
             ) -> Result<$crate::store::CertRecord, $crate::store::StoreError> {
                 use sqlx::Row as _;
-                $crate::store::Row {
+                $crate::store::CertRow {
                     issuer: row.try_get("issuer")?,
                     serial: row.try_get("serial")?,
                     not_after: row.try_get("not_after")?,
@@ -458,7 +518,7 @@ macro_rules! sql_store {
                 reason: Option<gica_pki::CrlReason>,
                 invalidity_date: Option<std::time::SystemTime>,
             ) -> Result<$crate::store::RevokeOutcome, $crate::store::StoreError> {
-                use $crate::store::{CertRecord, RecordStatus, RevokeOutcome, unix_secs};
+                use $crate::store::{CertRecord, RecordStatus, RevokeOutcome};
                 let record = CertRecord {
                     issuer: issuer.to_owned(),
                     serial: serial.to_vec(),
@@ -469,11 +529,8 @@ macro_rules! sql_store {
                         invalidity_date,
                     },
                 };
-                let mut tx = self.begin_write().await?;
-                let revoked =
-                    Self::apply(&mut tx, &record, unix_secs(std::time::SystemTime::now())).await?;
-                tx.commit().await?;
-                Ok(if revoked {
+                let summary = self.import(std::slice::from_ref(&record)).await?;
+                Ok(if summary.imported > 0 {
                     RevokeOutcome::Revoked
                 } else {
                     RevokeOutcome::AlreadyRevoked
@@ -557,18 +614,14 @@ macro_rules! sql_store {
                 &self,
                 records: &[$crate::store::CertRecord],
             ) -> Result<$crate::store::ImportSummary, $crate::store::StoreError> {
-                let now = $crate::store::unix_secs(std::time::SystemTime::now());
-                let mut summary = $crate::store::ImportSummary::default();
                 let mut tx = self.begin_write().await?;
-                for record in records {
-                    if Self::apply(&mut tx, record, now).await? {
-                        summary.imported += 1;
-                    } else {
-                        summary.skipped += 1;
-                    }
-                }
+                let imported = Self::write_records(&mut tx, records).await?;
                 tx.commit().await?;
-                Ok(summary)
+                Ok($crate::store::ImportSummary {
+                    imported,
+                    skipped: records.len() as u64 - imported,
+                    malformed: Vec::new(),
+                })
             }
         }
     };

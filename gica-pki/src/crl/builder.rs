@@ -38,7 +38,7 @@ use x509_cert::{
 
 use super::{
     CrlError, CrlParams, IssuingDistributionPoint, MAX_SERIAL_LEN, OID_AKI, OID_CRL_NUMBER,
-    OID_IDP, RevokedEntry,
+    OID_IDP, RevokedEntry, check_crl_signer,
     encode::{MAX_HEADER, TimeTlv, header, header_len, push_header, push_uint, uint_len},
     hex, strip_zeros,
 };
@@ -66,7 +66,8 @@ const TYPICAL_ENTRY: usize = 50;
 /// - `issuer`: the CA certificate whose revocations these are; its subject becomes the CRL
 ///   issuer, and its subjectKeyIdentifier (or, without one, the SHA-1 of its key) the
 ///   authorityKeyIdentifier. `signer` must hold its key ([`KeyMismatch`](CrlError::KeyMismatch)
-///   otherwise).
+///   otherwise), and its keyUsage, if any, must include cRLSign
+///   ([`IssuerNotCrlSigner`](CrlError::IssuerNotCrlSigner)).
 /// - `entries` must be **sorted by serial, ascending**: either numerically or by the bytes of
 ///   the magnitude (as a database orders a BLOB column). A repeated serial is a
 ///   [`DuplicateSerial`](CrlError::DuplicateSerial) error and an out-of-order one
@@ -109,6 +110,7 @@ where
     if !key_matches(signer, tbs_cert.subject_public_key_info()) {
         return Err(CrlError::KeyMismatch);
     }
+    check_crl_signer(issuer)?;
     let secs = |t: std::time::SystemTime| t.duration_since(UNIX_EPOCH).map(|d| d.as_secs());
     match (secs(params.this_update), secs(params.next_update)) {
         (Ok(this), Ok(next)) if next > this => {}

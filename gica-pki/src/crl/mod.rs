@@ -382,6 +382,16 @@ pub enum CrlError {
     NegativeSerial,
 }
 
+/// RFC 5280 6.3.3 (f): a CRL issuer's keyUsage, when present, must include cRLSign.
+fn check_crl_signer(issuer: &x509_cert::Certificate) -> Result<(), CrlError> {
+    use x509_cert::ext::pkix::{KeyUsage, KeyUsages};
+    match issuer.tbs_certificate().get_extension::<KeyUsage>() {
+        Ok(None) => Ok(()),
+        Ok(Some((_, ku))) if ku.0.contains(KeyUsages::CRLSign) => Ok(()),
+        _ => Err(CrlError::IssuerNotCrlSigner),
+    }
+}
+
 fn strip_zeros(b: &[u8]) -> &[u8] {
     let n = b.iter().take_while(|&&x| x == 0).count();
     &b[n..]

@@ -22,7 +22,7 @@ use spki::AlgorithmIdentifierOwned;
 use x509_cert::{
     Certificate, Version,
     ext::pkix::{
-        AuthorityKeyIdentifier, KeyUsage, KeyUsages, SubjectKeyIdentifier,
+        AuthorityKeyIdentifier, SubjectKeyIdentifier,
         name::{DistributionPointName, GeneralName},
     },
     name::Name,
@@ -31,7 +31,7 @@ use x509_cert::{
 
 use super::{
     CrlError, CrlNumber, IssuingDistributionPoint, MAX_SERIAL_LEN, OID_AKI, OID_CRL_NUMBER,
-    OID_IDP, OID_INVALIDITY_DATE, OID_REASON_CODE, strip_zeros,
+    OID_IDP, OID_INVALIDITY_DATE, OID_REASON_CODE, check_crl_signer, strip_zeros,
 };
 use crate::{CrlReason, DigestAlgorithm, verify_signature};
 
@@ -182,16 +182,13 @@ pub fn verify_crl<'a>(
     if tbs.issuer != *issuer_tbs.subject() {
         return Err(CrlError::IssuerMismatch);
     }
-    match issuer_tbs.get_extension::<KeyUsage>() {
-        Ok(None) => {}
-        Ok(Some((_, ku))) if ku.0.contains(KeyUsages::CRLSign) => {}
-        _ => return Err(CrlError::IssuerNotCrlSigner),
-    }
-    let signature = signature
-        .as_bytes()
-        .ok_or(CrlError::BadSignature(crate::Error::BadSignature(
-            "signature has unused bits",
-        )))?;
+    check_crl_signer(issuer)?;
+    let signature =
+        signature
+            .as_bytes()
+            .ok_or(CrlError::BadSignature(crate::Error::BadSignature(
+                "signature has unused bits",
+            )))?;
     verify_signature(
         issuer_tbs.subject_public_key_info(),
         &algorithm,
@@ -312,7 +309,7 @@ impl<'a> Tbs<'a> {
 
 /// The contents of the next TLV if it has tag `tag`.
 fn optional_contents<'a>(r: &mut SliceReader<'a>, tag: Tag) -> der::Result<Option<&'a [u8]>> {
-    if r.is_finished() || r.peek_tag()? != tag {
+    if r.is_finished() || Tag::peek(r)? != tag {
         return Ok(None);
     }
     let header = Header::decode(r)?;
@@ -377,7 +374,7 @@ fn read_extension<'a>(
         let oid: ObjectIdentifier = r.decode()?;
         // DER leaves a DEFAULT value out, so an explicit FALSE is not DER.
         let critical = match r.decode::<Option<bool>>()? {
-            Some(false) => return Err(Tag::Boolean.non_canonical_error().into()),
+            Some(false) => return Err(der::Error::from(Tag::Boolean.non_canonical_error()).into()),
             Some(true) => true,
             None => false,
         };
@@ -391,11 +388,8 @@ fn issuer_key_id(issuer: &Certificate) -> Result<Vec<u8>, CrlError> {
     let tbs = issuer.tbs_certificate();
     Ok(match tbs.get_extension::<SubjectKeyIdentifier>()? {
         Some((_, ski)) => ski.0.as_bytes().to_vec(),
-        None => DigestAlgorithm::Sha1.digest(
-            tbs.subject_public_key_info()
-                .subject_public_key
-                .raw_bytes(),
-        ),
+        None => DigestAlgorithm::Sha1
+            .digest(tbs.subject_public_key_info().subject_public_key.raw_bytes()),
     })
 }
 
