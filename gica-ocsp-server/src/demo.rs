@@ -8,9 +8,8 @@ use std::{
 
 use gica_pki::{
     CrlReason, Signer, SoftwareSigner,
-    certgen::CertificateParams,
-    der::{Encode, pem::LineEnding},
-    x509_cert::Certificate,
+    cert::to_pem,
+    certgen::{CertificateParams, DemoCa},
 };
 
 use crate::{
@@ -41,26 +40,11 @@ pub struct DemoFiles {
     pub db: String,
 }
 
-fn pem(label: &str, der: &[u8]) -> Result<String, AppError> {
-    gica_pki::der::pem::encode_string(label, LineEnding::LF, der).map_err(|e| AppError::Pki {
-        what: "demo".into(),
-        source: gica_pki::Error::Pem(e.to_string()),
-    })
-}
-
 fn write(path: &Path, text: String) -> Result<(), AppError> {
     std::fs::write(path, text).map_err(|source| AppError::Io {
         path: path.display().to_string(),
         source,
     })
-}
-
-fn cert_pem(c: &Certificate) -> Result<String, AppError> {
-    let der = c.to_der().map_err(|e| AppError::Pki {
-        what: "demo".into(),
-        source: e.into(),
-    })?;
-    pem("CERTIFICATE", &der)
 }
 
 /// Makes the demo in `dir`, replacing an earlier one.
@@ -73,16 +57,9 @@ pub async fn make(dir: &Path) -> Result<DemoFiles, AppError> {
         path: dir.display().to_string(),
         source,
     })?;
-    let root_key = SoftwareSigner::generate_p256().map_err(pki)?;
-    let root = CertificateParams::ca("CN=gica Demo Root CA,O=gica demo,C=IR", 3650)
-        .self_signed(&root_key)
-        .map_err(pki)?;
-    let ca_key = SoftwareSigner::generate_p256().map_err(pki)?;
-    let mut ca_params = CertificateParams::ca("CN=gica Demo Issuing CA,O=gica demo,C=IR", 1825);
-    ca_params.ca = Some(Some(0));
-    let ca = ca_params
-        .signed_by(ca_key.public_key(), &root, &root_key)
-        .map_err(pki)?;
+    let DemoCa {
+        root, ca, ca_key, ..
+    } = DemoCa::new("gica demo", "gica Demo Issuing CA").map_err(pki)?;
     let resp_key = SoftwareSigner::generate_p256().map_err(pki)?;
     let mut resp_params =
         CertificateParams::leaf("CN=gica Demo OCSP Responder,O=gica demo,C=IR", 90);
@@ -116,19 +93,13 @@ pub async fn make(dir: &Path) -> Result<DemoFiles, AppError> {
         revoked: dir.join("revoked.pem"),
         db: format!("sqlite:{}", dir.join("demo.db").display()),
     };
-    write(&files.root, cert_pem(&root)?)?;
-    write(&files.issuer, cert_pem(&ca)?)?;
-    write(
-        &files.issuer_key,
-        pem("PRIVATE KEY", &ca_key.to_pkcs8_der().map_err(pki)?)?,
-    )?;
-    write(&files.responder, cert_pem(&responder)?)?;
-    write(
-        &files.responder_key,
-        pem("PRIVATE KEY", &resp_key.to_pkcs8_der().map_err(pki)?)?,
-    )?;
-    write(&files.good, cert_pem(&good)?)?;
-    write(&files.revoked, cert_pem(&revoked)?)?;
+    write(&files.root, to_pem(&root).map_err(pki)?)?;
+    write(&files.issuer, to_pem(&ca).map_err(pki)?)?;
+    write(&files.issuer_key, ca_key.to_pkcs8_pem().map_err(pki)?)?;
+    write(&files.responder, to_pem(&responder).map_err(pki)?)?;
+    write(&files.responder_key, resp_key.to_pkcs8_pem().map_err(pki)?)?;
+    write(&files.good, to_pem(&good).map_err(pki)?)?;
+    write(&files.revoked, to_pem(&revoked).map_err(pki)?)?;
     let _ = std::fs::remove_file(dir.join("demo.db"));
     let store = AnyStore::connect(&files.db).await?;
     let id = issuer_id(&ca);

@@ -193,3 +193,9 @@ impl Search<'_> {
         Ok(false)
     }
 }
+
+/// `cert` as a PEM `CERTIFICATE` block.
+pub fn to_pem(cert: &Certificate) -> Result<String> {
+    der::pem::encode_string("CERTIFICATE", der::pem::LineEnding::LF, &cert.to_der()?)
+        .map_err(|e| Error::Pem(e.to_string()))
+}

@@ -235,3 +235,41 @@ fn ext<T: Encode + AssociatedOid>(critical: bool, value: &T) -> Result<Extension
         extn_value: OctetString::new(value.to_der()?)?,
     })
 }
+
+/// A throwaway P-256 root and issuing CA (pathLen 0), for `--demo` modes and tests.
+#[derive(Debug, Clone)]
+pub struct DemoCa {
+    /// Self-signed root.
+    pub root: Certificate,
+    /// Its key.
+    pub root_key: crate::SoftwareSigner,
+    /// Issuing CA, signed by the root.
+    pub ca: Certificate,
+    /// Its key.
+    pub ca_key: crate::SoftwareSigner,
+}
+
+impl DemoCa {
+    /// A root `CN=<org> Root CA` (10 years) and an issuing CA `CN=<ca_name>` (5 years), both
+    /// `O=<org>,C=IR`.
+    ///
+    /// ```
+    /// let demo = gica_pki::certgen::DemoCa::new("gica demo", "gica Demo Issuing CA").unwrap();
+    /// gica_pki::cert::verify_issued_by(&demo.ca, &demo.root).unwrap();
+    /// ```
+    pub fn new(org: &str, ca_name: &str) -> Result<Self> {
+        let root_key = crate::SoftwareSigner::generate_p256()?;
+        let root = CertificateParams::ca(&format!("CN={org} Root CA,O={org},C=IR"), 3650)
+            .self_signed(&root_key)?;
+        let ca_key = crate::SoftwareSigner::generate_p256()?;
+        let mut params = CertificateParams::ca(&format!("CN={ca_name},O={org},C=IR"), 1825);
+        params.ca = Some(Some(0));
+        let ca = params.signed_by(ca_key.public_key(), &root, &root_key)?;
+        Ok(Self {
+            root,
+            root_key,
+            ca,
+            ca_key,
+        })
+    }
+}

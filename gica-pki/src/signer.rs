@@ -297,6 +297,16 @@ impl SoftwareSigner {
         })
     }
 
+    /// The key as a PKCS#8 PEM `PRIVATE KEY` block (for writing demo keys to disk).
+    pub fn to_pkcs8_pem(&self) -> Result<String> {
+        der::pem::encode_string(
+            "PRIVATE KEY",
+            der::pem::LineEnding::LF,
+            &self.to_pkcs8_der()?,
+        )
+        .map_err(|e| Error::Pem(e.to_string()))
+    }
+
     /// The key as PKCS#8 DER (for writing demo keys to disk).
     pub fn to_pkcs8_der(&self) -> Result<Vec<u8>> {
         use pkcs8::EncodePrivateKey;

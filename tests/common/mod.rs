@@ -80,38 +80,14 @@ impl TestServer {
             Settings::resolve(Args::try_parse_from(argv).expect("flags")).expect("settings");
         let server =
             Arc::new(TsaServer::from_settings(&settings, Arc::new(SystemClock)).expect("server"));
-        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
-        let (shutdown_tx, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .expect("runtime");
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::bind(settings.listen)
-                    .await
-                    .expect("bind");
-                addr_tx
-                    .send(listener.local_addr().expect("addr"))
-                    .expect("send addr");
-                server
-                    .serve(listener, async {
-                        let _ = shutdown_rx.await;
-                    })
-                    .await
-                    .expect("serve");
-            });
-        });
-        // The listener is bound before the address is sent: no wait for the port is needed.
-        let addr = addr_rx
-            .recv_timeout(Duration::from_secs(30))
-            .expect("server started");
-        Self {
-            addr,
-            shutdown: Some(shutdown_tx),
-            thread: Some(thread),
-        }
+        Self::spawn(move |listener, shutdown| async move {
+            server
+                .serve(listener, async {
+                    let _ = shutdown.await;
+                })
+                .await
+                .expect("serve");
+        })
     }
 
     /// The fixture TSA: P-256 or RSA key, chain, default policy POLICY.
