@@ -571,3 +571,39 @@ fn gica_client_against_openssl_responder() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+#[test]
+fn concurrent_misses_for_one_cert_id_sign_once() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let server = start(&seeded_db(dir.path()), |_| {});
+    let req = OcspRequestBuilder::new()
+        .certificate(
+            &cert("pki/tsa-p256.pem"),
+            &cert("pki/int-ca.pem"),
+            DigestAlgorithm::Sha256,
+        )
+        .expect("id")
+        .build()
+        .to_der()
+        .expect("der");
+    let addr = server.addr;
+    let threads: Vec<_> = (0..16)
+        .map(|_| {
+            let req = req.clone();
+            std::thread::spawn(move || post(addr, "/ocsp", "application/ocsp-request", &req))
+        })
+        .collect();
+    let bodies: Vec<Vec<u8>> = threads
+        .into_iter()
+        .map(|t| t.join().expect("thread").body)
+        .collect();
+    assert!(
+        bodies.windows(2).all(|w| w[0] == w[1]),
+        "every client got the one cached response"
+    );
+    let m = String::from_utf8(get(addr, "/metrics").body).expect("utf-8");
+    assert!(
+        m.contains("gica_ocsp_signing_seconds_count 1\n"),
+        "signed more than once: {m}"
+    );
+}
