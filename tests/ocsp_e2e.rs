@@ -521,6 +521,8 @@ fn gica_client_against_openssl_responder() {
             "-CA",
             &fixture_str("pki/int-ca.pem"),
             "-ignore_err",
+            "-nmin",
+            "10",
         ])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())

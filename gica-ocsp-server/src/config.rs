@@ -402,6 +402,9 @@ pub fn parse_rfc3339(s: &str) -> Result<std::time::SystemTime, ConfigError> {
             "{s:?} is not an RFC 3339 time like 2026-11-23T10:00:00Z"
         ))
     };
+    if !s.is_ascii() {
+        return Err(bad());
+    }
     let b = s.as_bytes();
     if b.len() < 20
         || b[4] != b'-'
@@ -437,6 +440,9 @@ pub fn parse_rfc3339(s: &str) -> Result<std::time::SystemTime, ConfigError> {
         o if o.len() == 6 && (o.starts_with('+') || o.starts_with('-')) && &o[3..4] == ":" => {
             let h: i64 = o[1..3].parse().map_err(|_| bad())?;
             let m: i64 = o[4..6].parse().map_err(|_| bad())?;
+            if h > 23 || m > 59 {
+                return Err(bad());
+            }
             let v = h * 3600 + m * 60;
             if o.starts_with('+') { v } else { -v }
         }

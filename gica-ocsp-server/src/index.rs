@@ -34,8 +34,9 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::store::{CertRecord, ImportSummary, RecordStatus, RevocationStore, StoreError};
 
-/// Serials longer than this are refused (RFC 5280 allows 20 octets; the store, 64).
-const MAX_SERIAL_OCTETS: usize = 64;
+/// Serials longer than this are refused (RFC 5280 4.1.2.2: at most 20 octets; CRLs and OCSP
+/// could not carry longer ones).
+const MAX_SERIAL_OCTETS: usize = 20;
 /// Files with fewer lines import too fast to need a progress bar.
 const PROGRESS_MIN_LINES: usize = 10_000;
 /// How much of a bad field a message quotes.

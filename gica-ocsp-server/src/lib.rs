@@ -106,6 +106,7 @@ pub struct Service {
     server: Arc<OcspServer>,
     crl_jobs: Vec<CrlJob>,
     settings: ServeSettings,
+    change_seq: i64,
 }
 
 impl std::fmt::Debug for Service {
@@ -127,7 +128,18 @@ impl Service {
             let cert = load_cert(&ic.cert)?;
             let ca_key = ic.ca_key.as_deref().map(load_key).transpose()?;
             let (delegate, signer) = match (&ic.responder_cert, &ic.responder_key) {
-                (Some(c), Some(k)) => (Some(load_cert(c)?), load_key(k)?),
+                (Some(c), Some(k)) => {
+                    let delegate = load_cert(c)?;
+                    if !cert::valid_at(&delegate, std::time::SystemTime::now()) {
+                        return Err(AppError::Pki {
+                            what: c.display().to_string(),
+                            source: gica_pki::Error::Certificate(
+                                "the responder certificate is expired or not yet valid".into(),
+                            ),
+                        });
+                    }
+                    (Some(delegate), load_key(k)?)
+                }
                 _ => match &ca_key {
                     Some(k) => (None, k.clone()),
                     None => {
@@ -178,16 +190,22 @@ impl Service {
         let options = ServeOptions {
             limits: settings.limits,
             cache_capacity: 100_000,
+            max_staleness: settings.max_staleness,
             signing_threads: settings.signing_threads,
         };
         let server = Arc::new(OcspServer::new(issuers, store, options));
+        let change_seq = server.latest_change().await?;
         let service = Self {
             server,
             crl_jobs,
             settings,
+            change_seq,
         };
         for job in &service.crl_jobs {
-            service.refresh_crl(job).await?;
+            // A bad row must not keep OCSP down: log, serve OCSP, retry on the timer.
+            if let Err(e) = service.refresh_crl(job).await {
+                tracing::error!(error = %e, "first CRL generation failed; /crl answers 503 until it succeeds");
+            }
         }
         Ok(service)
     }
@@ -221,7 +239,7 @@ impl Service {
     ) -> std::io::Result<()> {
         let server = self.server.clone();
         let poll = (self.settings.max_staleness / 2).max(Duration::from_secs(1));
-        let follower = tokio::spawn(server.clone().follow_changes(poll));
+        let follower = tokio::spawn(server.clone().follow_changes(self.change_seq, poll));
         let crl_every = (self.settings.crl_next_update / 4).max(Duration::from_secs(1));
         let me = Arc::new(self);
         let crl_task = {

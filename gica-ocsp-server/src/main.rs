@@ -111,9 +111,13 @@ async fn run(cli: Cli) -> Result<(), AppError> {
             let reason = args
                 .reason
                 .as_deref()
-                .map(|r| {
-                    CrlReason::from_name(r)
-                        .ok_or_else(|| bad(format!("--reason {r:?} is not a CRL reason")))
+                .map(|r| match CrlReason::from_name(r) {
+                    // RFC 5280 5.3.1: removeFromCRL belongs to delta CRLs only.
+                    Some(CrlReason::RemoveFromCrl) => Err(bad(
+                        "--reason removeFromCRL is for delta CRLs, not a revocation".into(),
+                    )),
+                    Some(reason) => Ok(reason),
+                    None => Err(bad(format!("--reason {r:?} is not a CRL reason"))),
                 })
                 .transpose()?;
             let time = args

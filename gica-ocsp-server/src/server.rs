@@ -54,8 +54,8 @@ impl std::fmt::Debug for IssuerState {
 #[derive(Clone, Debug)]
 struct Cached {
     der: Bytes,
-    serial: Vec<u8>,
-    issuer: usize,
+    /// False for answers about serials never issued: those may become good any moment.
+    cacheable: bool,
     this_update: SystemTime,
     next_update: SystemTime,
     refresh_at: SystemTime,
@@ -64,6 +64,14 @@ struct Cached {
 
 type Cell = Arc<OnceCell<Cached>>;
 
+/// One cache slot: which certificate it answers for (so a revocation can drop it whether or
+/// not its signature is done) and the response, signed once.
+struct Slot {
+    issuer: usize,
+    serial: Vec<u8>,
+    cell: Cell,
+}
+
 /// Runtime settings of the responder.
 #[derive(Clone, Debug)]
 pub struct ServeOptions {
@@ -71,6 +79,9 @@ pub struct ServeOptions {
     pub limits: Limits,
     /// Largest number of cached responses.
     pub cache_capacity: usize,
+    /// Longest a revocation may take to reach answers; when the change log has not been read
+    /// successfully for this long, the cache is bypassed.
+    pub max_staleness: Duration,
     /// Signing threads.
     pub signing_threads: usize,
 }
@@ -79,7 +90,8 @@ pub struct ServeOptions {
 pub struct OcspServer {
     issuers: Vec<IssuerState>,
     store: AnyStore,
-    cache: Mutex<HashMap<Vec<u8>, Cell>>,
+    cache: Mutex<HashMap<Vec<u8>, Slot>>,
+    last_poll: std::sync::atomic::AtomicU64,
     options: ServeOptions,
     signing: SigningPool,
     metrics: Metrics,
@@ -191,6 +203,7 @@ impl OcspServer {
             issuers,
             store,
             cache: Mutex::new(HashMap::new()),
+            last_poll: std::sync::atomic::AtomicU64::new(unix_secs(SystemTime::now())),
             options,
             signing,
             metrics: Metrics::new(),
@@ -207,17 +220,25 @@ impl OcspServer {
         &self.store
     }
 
-    /// Drops cached responses for these (issuer id, serial) pairs; returns how many.
+    /// Drops cached responses for these (issuer id, serial) pairs, signed or still being
+    /// signed; returns how many.
     pub fn invalidate(&self, changed: &[(String, Vec<u8>)]) -> usize {
+        let set: std::collections::HashSet<(usize, &[u8])> = changed
+            .iter()
+            .filter_map(|(id, serial)| {
+                let idx = self.issuers.iter().position(|i| i.id == *id)?;
+                Some((idx, serial.as_slice()))
+            })
+            .collect();
         let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
         let before = cache.len();
-        cache.retain(|_, cell| match cell.get() {
-            Some(c) => !changed
-                .iter()
-                .any(|(id, serial)| self.issuers[c.issuer].id == *id && c.serial == *serial),
-            None => true,
-        });
+        cache.retain(|_, slot| !set.contains(&(slot.issuer, slot.serial.as_slice())));
         before - cache.len()
+    }
+
+    fn cache_trusted(&self) -> bool {
+        let last = self.last_poll.load(std::sync::atomic::Ordering::Relaxed);
+        unix_secs(SystemTime::now()).saturating_sub(last) <= self.options.max_staleness.as_secs()
     }
 
     /// Answers one HTTP request.
@@ -250,12 +271,9 @@ impl OcspServer {
                     .get(header::IF_NONE_MATCH)
                     .and_then(|v| v.to_str().ok())
                     .map(str::to_string);
-                // The raw path, before hyper's normalisation could touch '+' or '%2B'.
-                let raw = req.uri().path_and_query().map_or(raw, |pq| {
-                    let full = pq.as_str();
-                    full.strip_prefix("/ocsp").unwrap_or(full)
-                });
-                match decode_get_path(raw) {
+                // A request of max_body octets is at most 4/3 as long in base64, plus escapes.
+                let too_long = raw.len() > self.options.limits.max_body * 2 + 64;
+                match (!too_long).then(|| decode_get_path(raw)).flatten() {
                     Some(der) => self.answer(&der, "GET", Some(inm)).await,
                     None => {
                         self.metrics.request("GET", "malformedRequest");
@@ -365,7 +383,8 @@ impl OcspServer {
     }
 
     async fn status_of(&self, issuer: usize, id: &CertId) -> Result<Status, OcspResponseStatus> {
-        let Some(serial) = id.serial_magnitude() else {
+        // RFC 5280 4.1.2.2: serials are at most 20 octets; longer ones were never issued.
+        let Some(serial) = id.serial_magnitude().filter(|s| s.len() <= 20) else {
             return Ok(Status::NotIssued);
         };
         let record = self
@@ -390,16 +409,14 @@ impl OcspServer {
         issuer: usize,
         answers: Vec<(CertId, Status)>,
         nonce: Option<gica_pki::x509_cert::ext::Extension>,
+        known_at: SystemTime,
     ) -> Result<Cached, OcspResponseStatus> {
         let me = self.clone();
-        let serial = answers
-            .first()
-            .and_then(|(id, _)| id.serial_magnitude())
-            .unwrap_or_default()
-            .to_vec();
+        let cacheable = answers.iter().all(|(_, s)| *s != Status::NotIssued);
         let job = self.signing.run(move || {
             let start = Instant::now();
-            let now = SystemTime::now();
+            // thisUpdate: when the status was read, not when the signature was made.
+            let now = known_at;
             let r = me.issuers[issuer]
                 .responder
                 .sign(&answers, nonce.as_ref(), now);
@@ -427,8 +444,7 @@ impl OcspServer {
         );
         Ok(Cached {
             der: Bytes::from(der),
-            serial,
-            issuer,
+            cacheable,
             this_update,
             next_update: this_update + validity,
             refresh_at: this_update + validity / 2,
@@ -441,11 +457,13 @@ impl OcspServer {
         issuer: usize,
         parsed: &ParsedRequest,
     ) -> Result<Cached, OcspResponseStatus> {
+        let known_at = SystemTime::now();
         let mut answers = Vec::with_capacity(parsed.cert_ids.len());
         for id in &parsed.cert_ids {
             answers.push((id.clone(), self.status_of(issuer, id).await?));
         }
-        self.sign(issuer, answers, parsed.nonce.clone()).await
+        self.sign(issuer, answers, parsed.nonce.clone(), known_at)
+            .await
     }
 
     /// A nonce-less single-CertID response: from the cache until half its validity, signed
@@ -455,15 +473,28 @@ impl OcspServer {
         issuer: usize,
         id: &CertId,
     ) -> Result<Cached, OcspResponseStatus> {
+        if !self.cache_trusted() {
+            // Revocations might not be reaching the cache: answer from the store.
+            self.metrics
+                .cache
+                .get_or_create(&[("result", "bypass")])
+                .inc();
+            let known_at = SystemTime::now();
+            let status = self.status_of(issuer, id).await?;
+            return self
+                .sign(issuer, vec![(id.clone(), status)], None, known_at)
+                .await;
+        }
         let key = id
             .to_der()
             .map_err(|_| OcspResponseStatus::MalformedRequest)?;
+        let serial = id.serial_magnitude().unwrap_or_default().to_vec();
         let cell = {
             let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
             let now = SystemTime::now();
             let stale = cache
                 .get(&key)
-                .and_then(|c| c.get())
+                .and_then(|slot| slot.cell.get())
                 .is_some_and(|c| c.refresh_at <= now);
             if stale {
                 cache.remove(&key);
@@ -472,62 +503,89 @@ impl OcspServer {
                 // Full (perhaps of hostile random serials): start over rather than grow.
                 cache.clear();
             }
-            cache.entry(key).or_default().clone()
+            cache
+                .entry(key.clone())
+                .or_insert_with(|| Slot {
+                    issuer,
+                    serial,
+                    cell: Cell::default(),
+                })
+                .cell
+                .clone()
         };
-        if cell.initialized() {
-            self.metrics.cache.get_or_create(&[("result", "hit")]).inc();
-        } else {
-            self.metrics
-                .cache
-                .get_or_create(&[("result", "miss")])
-                .inc();
-        }
+        let result = if cell.initialized() { "hit" } else { "miss" };
+        self.metrics
+            .cache
+            .get_or_create(&[("result", result)])
+            .inc();
         let me = self.clone();
         let id = id.clone();
-        cell.get_or_try_init(|| async move {
-            let status = me.status_of(issuer, &id).await?;
-            me.sign(issuer, vec![(id, status)], None).await
-        })
-        .await
-        .cloned()
-    }
-
-    /// Polls the store for revocations every `interval` and drops affected cache entries, so a
-    /// revocation made by any process sharing the database is answered within `interval`.
-    pub async fn follow_changes(self: Arc<Self>, interval: Duration) {
-        // Skip what happened before start: the cache was empty then.
-        let mut seq = 0;
-        loop {
-            match self.store.changes_since(seq, 10_000).await {
-                Ok(page) => match page.iter().map(|c| c.seq).max() {
-                    Some(max) if page.len() == 10_000 => seq = max,
-                    Some(max) => {
-                        seq = max;
-                        break;
-                    }
-                    None => break,
-                },
-                Err(e) => {
-                    tracing::error!(error = %e, "cannot read the change log; retrying");
-                    tokio::time::sleep(interval).await;
-                }
+        let answer = cell
+            .get_or_try_init(|| async move {
+                let known_at = SystemTime::now();
+                let status = me.status_of(issuer, &id).await?;
+                me.sign(issuer, vec![(id, status)], None, known_at).await
+            })
+            .await
+            .cloned()?;
+        if !answer.cacheable {
+            let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+            if cache
+                .get(&key)
+                .is_some_and(|slot| Arc::ptr_eq(&slot.cell, &cell))
+            {
+                cache.remove(&key);
             }
         }
+        Ok(answer)
+    }
+
+    /// The newest change-log sequence number: what happened up to now needs no invalidation,
+    /// since the cache starts empty. Read before serving, so nothing is skipped.
+    pub async fn latest_change(&self) -> Result<i64, crate::store::StoreError> {
+        let mut seq = 0;
+        loop {
+            let page = self.store.changes_since(seq, 10_000).await?;
+            match page.iter().map(|c| c.seq).max() {
+                Some(max) => seq = max,
+                None => return Ok(seq),
+            }
+            if page.len() < 10_000 {
+                return Ok(seq);
+            }
+        }
+    }
+
+    /// Polls the store for revocations after `seq` every `interval` and drops affected cache
+    /// entries, so a revocation made by any process sharing the database is answered within
+    /// `interval`. While polling fails, the cache is bypassed once `max_staleness` passes.
+    pub async fn follow_changes(self: Arc<Self>, mut seq: i64, interval: Duration) {
         let mut tick = tokio::time::interval(interval);
         loop {
             tick.tick().await;
             match self.store.changes_since(seq, 10_000).await {
-                Ok(changes) if !changes.is_empty() => {
-                    seq = changes.iter().map(|c| c.seq).max().unwrap_or(seq);
-                    let pairs: Vec<_> = changes.into_iter().map(|c| (c.issuer, c.serial)).collect();
-                    let n = self.invalidate(&pairs);
-                    tracing::info!(changes = pairs.len(), dropped = n, "revocations picked up");
+                Ok(changes) => {
+                    if !changes.is_empty() {
+                        seq = changes.iter().map(|c| c.seq).max().unwrap_or(seq);
+                        let pairs: Vec<_> =
+                            changes.into_iter().map(|c| (c.issuer, c.serial)).collect();
+                        let n = self.invalidate(&pairs);
+                        tracing::info!(changes = pairs.len(), dropped = n, "revocations picked up");
+                    }
+                    self.last_poll.store(
+                        unix_secs(SystemTime::now()),
+                        std::sync::atomic::Ordering::Relaxed,
+                    );
                 }
-                Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "polling the change log failed"),
             }
         }
     }
+}
+
+fn unix_secs(t: SystemTime) -> u64 {
+    t.duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 /// The store id of an issuer: lowercase hex SHA-256 of its subjectPublicKey bits.

@@ -164,6 +164,7 @@ pub struct VerifiedResponse {
 pub struct OcspVerifier {
     issuer: Certificate,
     leeway: Duration,
+    require_next_update: bool,
 }
 
 impl OcspVerifier {
@@ -172,7 +173,16 @@ impl OcspVerifier {
         Self {
             issuer,
             leeway: Duration::from_secs(300),
+            require_next_update: true,
         }
+    }
+
+    /// Accepts responses without nextUpdate (RFC 6960 allows them; the RFC 5019 profile, the
+    /// default here, rejects them).
+    #[must_use]
+    pub fn allow_missing_next_update(mut self) -> Self {
+        self.require_next_update = false;
+        self
     }
 
     /// Sets the tolerated clock difference.
@@ -209,6 +219,16 @@ impl OcspVerifier {
             .map_err(|e| E::Malformed("ResponseData", e))?;
         let data = ResponseData::from_der(&tbs).map_err(|e| E::Malformed("ResponseData", e))?;
         let signer = self.find_signer(&data.responder_id, raw.certs.as_deref().unwrap_or(&[]))?;
+        if !std::ptr::eq(signer, &self.issuer) {
+            // RFC 6960 3.2 (4): the delegate must be authorised when it signed, and now.
+            let produced = data.produced_at.to_system_time();
+            let (nb, na) = crate::cert::validity(signer);
+            if produced < nb || produced > na || now + self.leeway < nb || now > na + self.leeway {
+                return Err(E::Signer(
+                    "the delegated responder certificate is not valid".into(),
+                ));
+            }
+        }
         let sig = raw
             .signature
             .as_bytes()
@@ -239,6 +259,19 @@ impl OcspVerifier {
         }
         let mut out = Vec::new();
         for r in &request.tbs_request.request_list {
+            // RFC 6960 4.2.2.2: only the certificate's own issuer (or its delegate) may answer.
+            let asked_about_our_issuer =
+                DigestAlgorithm::from_algorithm_identifier(&r.req_cert.hash_algorithm)
+                    .and_then(|d| super::asn1::issuer_hashes(&self.issuer, d).ok())
+                    .is_some_and(|(n, k)| {
+                        r.req_cert.issuer_name_hash.as_bytes() == n.as_slice()
+                            && r.req_cert.issuer_key_hash.as_bytes() == k.as_slice()
+                    });
+            if !asked_about_our_issuer {
+                return Err(E::Signer(
+                    "a CertID names another issuer than this verifier's".into(),
+                ));
+            }
             let single = data
                 .responses
                 .iter()
@@ -258,7 +291,11 @@ impl OcspVerifier {
         if this_update > now + self.leeway {
             return Err(OcspVerifyError::Stale("thisUpdate is in the future"));
         }
+        // RFC 5019 4: a response without nextUpdate MUST be rejected (unless allowed).
         let next_update = s.next_update.map(|t| t.to_system_time());
+        if next_update.is_none() && self.require_next_update {
+            return Err(OcspVerifyError::Stale("no nextUpdate"));
+        }
         if next_update.is_some_and(|n| n + self.leeway < now) {
             return Err(OcspVerifyError::Stale("nextUpdate has passed"));
         }
