@@ -1,19 +1,34 @@
 #!/usr/bin/env bash
-# Seeds fuzz/corpus/<target>/ from the committed RFC 3161 vectors in testdata/ts/.
-# Needs only the openssl CLI. Safe to rerun: it overwrites the seed files and leaves
-# anything libFuzzer added to the corpus alone.
+# Seeds fuzz/corpus/<target>/ from the committed RFC 3161 vectors in testdata/ts/, and makes
+# OCSP and CRL seeds with the fixture CA in testdata/pki/ (int-ca signs; scratch files live in
+# a mktemp -d directory that is removed on exit). Needs only the openssl CLI (3.0+). Safe to
+# rerun: it overwrites the seed files and leaves anything libFuzzer added to the corpus alone.
+# The OCSP requests carry random nonces, so those seeds change on every run.
 #
 #   tsp_request  <- testdata/ts/req-*.tsq
 #   tsp_response <- testdata/ts/resp-*.tsr, plus one hand-written rejection response
 #   tst_info     <- the TSTInfo DER (the eContent OCTET STRING's contents) of every
 #                   resp-*.tsr (token-*.der are the tokens of resp-rsa/resp-p256, so add
 #                   nothing), extracted with `openssl asn1parse -strparse`
+#   ocsp_request  <- `openssl ocsp -reqout` requests for tsa-p256 (and tsa-rsa, and an unissued
+#                    serial): SHA-1 / SHA-256 CertIDs, with and without a nonce
+#   ocsp_response <- `openssl ocsp -index -reqin -respout` answers to those requests (good,
+#                    revoked, unknown; byName / byKey; with / without certs and nextUpdate;
+#                    signed by int-ca or by a delegated OCSP signer), plus the five error statuses
+#   ocsp_get_path <- the requests in base64, as /ocsp GET paths: standard, %2B/%2F/%3D escaped,
+#                    base64url, unpadded, with a line break
+#   crl           <- `openssl ca -gencrl` CRLs signed by int-ca, DER: empty, with entries and
+#                    reasons/invalidity dates, SHA-384, with an issuingDistributionPoint
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 ts="$here/../testdata/ts"
 corpus="$here/corpus"
-mkdir -p "$corpus/tsp_request" "$corpus/tsp_response" "$corpus/tst_info"
+pki="$here/../testdata/pki"
+targets="tsp_request tsp_response tst_info ocsp_request ocsp_response ocsp_get_path crl"
+for t in $targets; do mkdir -p "$corpus/$t"; done
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
 
 cp "$ts"/req-*.tsq "$corpus/tsp_request/"
 cp "$ts"/resp-*.tsr "$corpus/tsp_response/"
@@ -38,6 +53,121 @@ for f in "$ts"/resp-*.tsr; do
         -out "$corpus/tst_info/tstinfo-${name%.*}.der"
 done
 
-for t in tsp_request tsp_response tst_info; do
+# --- OCSP -----------------------------------------------------------------------------------
+# A delegated responder: P-256, issued by int-ca, EKU OCSPSigning.
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$tmp/ocsp.key" 2>/dev/null
+openssl req -new -key "$tmp/ocsp.key" -subj "/C=IR/O=gica test/CN=gica Fuzz OCSP Signer" \
+    -out "$tmp/ocsp.csr"
+printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=critical,OCSPSigning\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid:always\n' \
+    > "$tmp/ocsp.ext"
+openssl x509 -req -in "$tmp/ocsp.csr" -CA "$pki/int-ca.pem" -CAkey "$pki/int-ca.key" \
+    -set_serial 0x7e57 -days 3650 -extfile "$tmp/ocsp.ext" -out "$tmp/ocsp.pem" 2>/dev/null
+
+# Index: tsa-p256 valid, tsa-rsa revoked (keyTime = keyCompromise with a compromise time); any other
+# serial is answered "unknown".
+serial() { openssl x509 -in "$1" -noout -serial | cut -d= -f2; }
+subject() { openssl x509 -in "$1" -noout -subject -nameopt compat | sed 's/^subject=//'; }
+printf 'V\t361231235959Z\t\t%s\tunknown\t%s\n' \
+    "$(serial "$pki/tsa-p256.pem")" "$(subject "$pki/tsa-p256.pem")" > "$tmp/index.txt"
+printf 'R\t361231235959Z\t260101000000Z,keyTime,20251201000000Z\t%s\tunknown\t%s\n' \
+    "$(serial "$pki/tsa-rsa.pem")" "$(subject "$pki/tsa-rsa.pem")" >> "$tmp/index.txt"
+
+req() { # req NAME ARGS...: writes the request NAME to the ocsp_request corpus and $tmp
+    local name=$1
+    shift
+    openssl ocsp -issuer "$pki/int-ca.pem" "$@" -reqout "$tmp/$name.der" >/dev/null
+    cp "$tmp/$name.der" "$corpus/ocsp_request/$name.der"
+}
+req req-sha1-nonce -cert "$pki/tsa-p256.pem"
+req req-sha1-nononce -no_nonce -cert "$pki/tsa-p256.pem"
+req req-sha256-nonce -sha256 -cert "$pki/tsa-p256.pem"
+req req-sha256-nononce -no_nonce -sha256 -cert "$pki/tsa-p256.pem"
+req req-revoked -cert "$pki/tsa-rsa.pem"
+req req-two -no_nonce -cert "$pki/tsa-p256.pem" -cert "$pki/tsa-rsa.pem"
+req req-unknown -sha256 -serial 0x0123456789abcdef
+
+resp() { # resp NAME REQUEST ARGS...: answers REQUEST from the index
+    local name=$1 request=$2
+    shift 2
+    openssl ocsp -index "$tmp/index.txt" -CA "$pki/int-ca.pem" -reqin "$tmp/$request.der" \
+        "$@" -respout "$corpus/ocsp_response/$name.der" >/dev/null 2>&1
+}
+ca_signs=(-rsigner "$pki/int-ca.pem" -rkey "$pki/int-ca.key")
+resp resp-good "req-sha1-nonce" "${ca_signs[@]}"
+resp resp-good-nononce "req-sha1-nononce" "${ca_signs[@]}"
+resp resp-good-sha256-keyid "req-sha256-nonce" "${ca_signs[@]}" -resp_key_id -resp_no_certs
+resp resp-good-nextupdate "req-sha256-nononce" "${ca_signs[@]}" -ndays 7
+resp resp-revoked "req-revoked" "${ca_signs[@]}" -rmd sha384
+resp resp-two "req-two" "${ca_signs[@]}"
+resp resp-unknown "req-unknown" "${ca_signs[@]}"
+resp resp-delegated "req-sha1-nonce" -rsigner "$tmp/ocsp.pem" -rkey "$tmp/ocsp.key"
+resp resp-delegated-keyid "req-two" -rsigner "$tmp/ocsp.pem" -rkey "$tmp/ocsp.key" -resp_key_id
+# Error statuses: OCSPResponse with no responseBytes.
+for s in 1 2 3 5 6; do
+    printf '\x30\x03\x0a\x01\x0'"$s" > "$corpus/ocsp_response/resp-status-$s.der"
+done
+
+# GET paths: base64 of each request, in the spellings clients use.
+for f in "$tmp"/req-*.der; do
+    name=$(basename "$f" .der)
+    b64=$(openssl base64 -A -in "$f")
+    out="$corpus/ocsp_get_path/$name"
+    printf '/%s' "$b64" > "$out.std"
+    printf '//%s' "$b64" > "$out.dslash"
+    printf '/%s' "$(printf '%s' "$b64" | sed 's/+/%2B/g; s|/|%2F|g; s/=/%3D/g')" > "$out.escaped"
+    printf '/%s' "$(printf '%s' "$b64" | tr '+/' '-_')" > "$out.url"
+    printf '/%s' "${b64%%=*}" > "$out.unpadded"
+    printf '/%s\n%s' "${b64:0:64}" "${b64:64}" > "$out.linebreak"
+done
+
+# --- CRL --------------------------------------------------------------------------------------
+# A throwaway `openssl ca` directory around int-ca. The index lists two revoked serials (one
+# with a reason and invalidity date) and one valid one, which the CRL leaves out.
+ca="$tmp/ca"
+mkdir -p "$ca"
+printf 'R\t361231235959Z\t260101000000Z,keyTime,20251201000000Z\t%s\tunknown\t/CN=a\n' \
+    "$(serial "$pki/tsa-rsa.pem")" > "$ca/index.txt"
+printf 'R\t361231235959Z\t260201000000Z,superseded\t0A\tunknown\t/CN=b\n' >> "$ca/index.txt"
+printf 'R\t361231235959Z\t260301000000Z\t00FF\tunknown\t/CN=c\n' >> "$ca/index.txt"
+printf 'V\t361231235959Z\t\t%s\tunknown\t/CN=d\n' "$(serial "$pki/tsa-p256.pem")" >> "$ca/index.txt"
+: > "$ca/empty.txt"
+echo 1000 > "$ca/crlnumber"
+cat > "$ca/ca.cnf" <<CA_EOF
+[ ca ]
+default_ca = fuzz_ca
+
+[ fuzz_ca ]
+database         = $ca/index.txt
+crlnumber        = $ca/crlnumber
+certificate      = $pki/int-ca.pem
+private_key      = $pki/int-ca.key
+default_md       = sha256
+default_crl_days = 3650
+crl_extensions   = crl_ext
+
+[ crl_ext ]
+authorityKeyIdentifier = keyid:always
+
+[ crl_idp ]
+authorityKeyIdentifier    = keyid:always
+issuingDistributionPoint  = critical, @idp
+
+[ idp ]
+fullname        = URI:http://crl.example.invalid/int-ca.crl
+onlyuser        = TRUE
+CA_EOF
+crl() { # crl NAME ARGS...
+    local name=$1
+    shift
+    openssl ca -batch -config "$ca/ca.cnf" -gencrl "$@" -out "$ca/$name.pem" 2>/dev/null
+    openssl crl -in "$ca/$name.pem" -outform DER -out "$corpus/crl/$name.der"
+}
+crl crl-entries
+crl crl-sha384 -md sha384
+crl crl-idp -crlexts crl_idp
+sed -i "s|^database .*|database         = $ca/empty.txt|" "$ca/ca.cnf"
+crl crl-empty
+
+for t in $targets; do
     echo "seed.sh: $corpus/$t: $(ls "$corpus/$t" | wc -l) files (seeds plus anything fuzzing added)"
 done
