@@ -296,31 +296,71 @@ pub fn init_tracing(json: bool) {
     };
 }
 
-/// Runs CPU-heavy jobs (signing) off the async workers, at most `threads` at a time, so a slow
-/// key never stalls accepting and parsing. A job waits at most `wait` for a slot; then the
-/// caller answers "busy" in its protocol's terms.
+type Job = Box<dyn FnOnce() + Send + 'static>;
+
+/// Runs CPU-heavy jobs (signing) off the async workers on `threads` long-lived threads fed
+/// by a bounded queue, so a slow key never stalls accepting and parsing, and a finished
+/// signature is followed by the next without a round trip through the async side. A job
+/// waits at most `wait` for a queue slot; then the caller answers "busy" in its protocol's
+/// terms.
 #[derive(Debug, Clone)]
 pub struct SigningPool {
+    tx: std::sync::mpsc::SyncSender<Job>,
     slots: Arc<Semaphore>,
     wait: Duration,
 }
 
-/// No signing slot became free in time.
+/// No signing slot became free in time (or the pool is gone).
 #[derive(Debug, Clone, Copy, thiserror::Error)]
 #[error("all signing slots are busy")]
 pub struct Busy;
 
+/// Jobs that may wait in the queue per signing thread.
+const QUEUE_PER_THREAD: usize = 256;
+
 impl SigningPool {
-    /// A pool of `threads` concurrent jobs (at least one).
+    /// A pool of `threads` signing threads (at least one).
     pub fn new(threads: usize, wait: Duration) -> Self {
+        let threads = threads.max(1);
+        let depth = threads * QUEUE_PER_THREAD;
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Job>(depth);
+        let rx = Arc::new(std::sync::Mutex::new(rx));
+        for n in 0..threads {
+            let rx = rx.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("gica-sign-{n}"))
+                .spawn(move || {
+                    loop {
+                        let job = match rx.lock() {
+                            Ok(r) => r.recv(),
+                            Err(p) => p.into_inner().recv(),
+                        };
+                        match job {
+                            // A panicking job must not take the thread (and its slot) with it.
+                            Ok(job) => {
+                                if std::panic::catch_unwind(std::panic::AssertUnwindSafe(job))
+                                    .is_err()
+                                {
+                                    tracing::error!("a signing job panicked");
+                                }
+                            }
+                            Err(_) => return, // every sender is gone: the pool was dropped
+                        }
+                    }
+                });
+            if let Err(e) = spawned {
+                tracing::error!(error = %e, "cannot start a signing thread");
+            }
+        }
         Self {
-            slots: Arc::new(Semaphore::new(threads.max(1))),
+            tx,
+            slots: Arc::new(Semaphore::new(depth)),
             wait,
         }
     }
 
-    /// Runs `job` on a blocking thread once a slot is free. The slot is held by the job
-    /// itself, so a client that hangs up does not free it while the job still runs.
+    /// Runs `job` on a signing thread. The queue slot is held by the job itself, so a client
+    /// that hangs up does not free it while the job still waits or runs.
     pub async fn run<T: Send + 'static>(
         &self,
         job: impl FnOnce() -> T + Send + 'static,
@@ -330,14 +370,13 @@ impl SigningPool {
             Ok(Ok(p)) => p,
             _ => return Err(Busy),
         };
-        tokio::task::spawn_blocking(move || {
+        let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+        let boxed: Job = Box::new(move || {
             let _permit = permit;
-            job()
-        })
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "signing job failed");
-            Busy
-        })
+            let _ = done_tx.send(job());
+        });
+        // The permit guarantees room in the channel, so this never blocks.
+        self.tx.send(boxed).map_err(|_| Busy)?;
+        done_rx.await.map_err(|_| Busy)
     }
 }
