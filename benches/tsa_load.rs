@@ -22,14 +22,15 @@
 //! Command-line flags win over the environment; unknown arguments (cargo's `--bench`) are
 //! ignored.
 //!
-//! Experiments (`--server inline|pool`), to tell the cost of the HTTP stack from the cost of
-//! the hand-off to signing threads. Both are bench-only stand-ins, not the product: the same
-//! `gica_serve::serve` and `Authority::respond`, but no metrics, logging or content-type check.
+//! Experiments (`--server inline|pool|blocking`), to tell the cost of the HTTP stack from the
+//! cost of the hand-off to signing threads. All are bench-only stand-ins, not the product: the
+//! same `gica_serve::serve` and `Authority::respond`, but no metrics, logging or content-type
+//! check.
 //! - `inline`: `respond` runs on the async worker that read the request (no hand-off).
 //! - `pool`: N dedicated signing threads fed by a queue; the async side never holds a permit
 //!   while a signing thread is idle.
-//! - `blocking`: like TsaServer (a semaphore of N permits and `spawn_blocking`), but the permit
-//!   moves into the blocking closure and is released the moment signing ends.
+//! - `blocking`: the design TsaServer had before `gica_serve::SigningPool` (a semaphore of N
+//!   permits and `spawn_blocking`), with the permit released the moment signing ends.
 
 use std::{
     collections::BTreeMap,
@@ -565,7 +566,7 @@ fn cpu_delta(before: &BTreeMap<u32, (String, f64)>, after: &BTreeMap<u32, (Strin
     let mut c = Cpu::default();
     for (tid, (name, secs)) in after {
         let d = secs - before.get(tid).map_or(0.0, |b| b.1);
-        if name.starts_with("srv-block") {
+        if name.starts_with("srv-block") || name.starts_with("gica-sign") {
             c.signing += d;
         } else if name.starts_with("srv-worker") {
             c.server_async += d;
@@ -760,7 +761,8 @@ fn main() {
     let authority =
         Authority::new(tsa_cert.clone(), Arc::new(signer(opts.key)), config).expect("authority");
     // Threads are named so their CPU can be told apart: the runtime spawns its workers first,
-    // every later thread is the blocking pool, which only runs the signing jobs.
+    // every later thread is the blocking pool (signing, in the `blocking` experiment). The
+    // server's own signing threads are `gica-sign-N`, the `pool` experiment's `srv-block-pN`.
     let spawned = Arc::new(AtomicUsize::new(0));
     let server_rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(server_workers)
@@ -834,7 +836,8 @@ fn main() {
         .expect("request");
     let req_der = req.to_der().expect("request DER");
     let mut http = format!(
-        "POST /tsa HTTP/1.1\r\nHost: {addr}\r\nContent-Type: {QUERY_TYPE}\r\nContent-Length: {}\r\n\r\n",
+        "POST /tsa HTTP/1.1\r\nHost: {addr}\r\nContent-Type: {QUERY_TYPE}\r\n\
+         Content-Length: {}\r\n\r\n",
         req_der.len()
     )
     .into_bytes();
