@@ -1,6 +1,6 @@
 //! CRL generation from the store: next CRL number, every revoked entry, signed by the CA key.
 
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use gica_pki::{
     Signer,
@@ -22,7 +22,7 @@ pub enum CrlGenError {
 }
 
 /// Makes the issuer's next CRL: takes a fresh CRL number (strictly increasing across
-/// processes), lists every revoked record, and signs with `ca_key`.
+/// processes) and every revoked record in one transaction, and signs with `ca_key`.
 pub async fn generate<S: RevocationStore>(
     store: &S,
     issuer_id: &str,
@@ -30,9 +30,8 @@ pub async fn generate<S: RevocationStore>(
     ca_key: &dyn Signer,
     next_update: Duration,
 ) -> Result<Vec<u8>, CrlGenError> {
-    let number = store.next_crl_number(issuer_id).await?;
-    let records = store.revoked(issuer_id).await?;
-    let now = SystemTime::now();
+    let snapshot = store.crl_snapshot(issuer_id).await?;
+    let (number, records, now) = (snapshot.number, snapshot.revoked, snapshot.at);
     let entries = records.iter().filter_map(|r| match &r.status {
         RecordStatus::Revoked {
             time,

@@ -202,6 +202,7 @@ on_both_backends!(
     revoked_in_serial_order,
     reasons_round_trip,
     crl_numbers_increase,
+    crl_snapshots_agree_with_their_numbers,
     changes_in_order,
     import_all_or_nothing,
     import_index_file,
@@ -489,6 +490,59 @@ async fn crl_numbers_increase<B: Backend>(db: B) {
     }
     assert_eq!(all, (5..205).collect::<BTreeSet<u64>>());
     assert_eq!(s.next_crl_number(issuer).await.expect("number"), 205);
+}
+
+/// Concurrent revokers and CRL makers: a CRL with a higher number never lists fewer
+/// revocations, and its time is never earlier (RFC 5280 5.2.3).
+async fn crl_snapshots_agree_with_their_numbers<B: Backend>(db: B) {
+    let issuer = "issuer-snap";
+    let pools = [Arc::new(db.open().await), Arc::new(db.open().await)];
+    let revoker = {
+        let store = Arc::clone(&pools[0]);
+        tokio::spawn(async move {
+            for n in 1u16..=60 {
+                store
+                    .revoke(issuer, &n.to_be_bytes(), at(1_700_000_000), None, None)
+                    .await
+                    .expect("revoke");
+            }
+        })
+    };
+    let mut makers = Vec::new();
+    for p in 0..2 {
+        let store = Arc::clone(&pools[p]);
+        makers.push(tokio::spawn(async move {
+            let mut seen = Vec::new();
+            for _ in 0..15 {
+                let snap = store.crl_snapshot(issuer).await.expect("snapshot");
+                seen.push((snap.number, snap.revoked.len(), snap.at));
+            }
+            seen
+        }));
+    }
+    revoker.await.expect("revoker");
+    let mut all = Vec::new();
+    for m in makers {
+        all.extend(m.await.expect("maker"));
+    }
+    all.sort();
+    for w in all.windows(2) {
+        assert!(w[0].0 < w[1].0, "numbers are distinct: {w:?}");
+        assert!(
+            w[0].1 <= w[1].1,
+            "CRL {} lists more than CRL {}: {w:?}",
+            w[0].0,
+            w[1].0
+        );
+        assert!(
+            w[0].2 <= w[1].2,
+            "CRL {} is dated after CRL {}",
+            w[0].0,
+            w[1].0
+        );
+    }
+    let last = pools[0].crl_snapshot(issuer).await.expect("snapshot");
+    assert_eq!(last.revoked.len(), 60);
 }
 
 async fn changes_in_order<B: Backend>(db: B) {

@@ -80,6 +80,17 @@ pub struct ImportSummary {
     pub malformed: Vec<(usize, String)>,
 }
 
+/// What one CRL is made of, read consistently by [`RevocationStore::crl_snapshot`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CrlSnapshot {
+    /// cRLNumber.
+    pub number: u64,
+    /// Revoked records, ordered by serial.
+    pub revoked: Vec<CertRecord>,
+    /// thisUpdate: read inside the transaction.
+    pub at: SystemTime,
+}
+
 /// A revocation change seen by [`RevocationStore::changes_since`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Change {
@@ -132,6 +143,13 @@ pub trait RevocationStore: Send + Sync {
     /// handed out before, across restarts and concurrent writers. The first is 1.
     fn next_crl_number(&self, issuer: &str)
     -> impl Future<Output = Result<u64, StoreError>> + Send;
+    /// The issuer's next CRL number, its revoked records and the time, taken in ONE write
+    /// transaction: a higher number never lists less than a lower one (RFC 5280 5.2.3), and
+    /// its time is never earlier.
+    fn crl_snapshot(
+        &self,
+        issuer: &str,
+    ) -> impl Future<Output = Result<CrlSnapshot, StoreError>> + Send;
     /// Revocations recorded after `seq`, oldest first, at most `limit`.
     fn changes_since(
         &self,
@@ -221,6 +239,10 @@ impl RevocationStore for AnyStore {
 
     async fn changes_since(&self, seq: i64, limit: i64) -> Result<Vec<Change>, StoreError> {
         on_backend!(self, s => s.changes_since(seq, limit))
+    }
+
+    async fn crl_snapshot(&self, issuer: &str) -> Result<CrlSnapshot, StoreError> {
+        on_backend!(self, s => s.crl_snapshot(issuer))
     }
 
     async fn import(&self, records: &[CertRecord]) -> Result<ImportSummary, StoreError> {
@@ -583,6 +605,41 @@ macro_rules! sql_store {
                 let number: i64 = row.try_get(0)?;
                 u64::try_from(number)
                     .map_err(|_| StoreError::Corrupt(format!("CRL number {number}")))
+            }
+
+            async fn crl_snapshot(
+                &self,
+                issuer: &str,
+            ) -> Result<$crate::store::CrlSnapshot, $crate::store::StoreError> {
+                use sqlx::Row as _;
+                use $crate::store::StoreError;
+                // The write transaction serialises with every revocation (they write
+                // `changes` under the same lock), so number and contents agree.
+                let mut tx = self.begin_write().await?;
+                let rows = sqlx::query($crate::store::sql::NEXT_CRL_NUMBER)
+                    .bind(issuer)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                let row = rows
+                    .first()
+                    .ok_or_else(|| StoreError::Corrupt("no CRL number returned".into()))?;
+                let number: i64 = row.try_get(0)?;
+                let number = u64::try_from(number)
+                    .map_err(|_| StoreError::Corrupt(format!("CRL number {number}")))?;
+                let revoked = sqlx::query($crate::store::sql::SELECT_REVOKED)
+                    .bind(issuer)
+                    .fetch_all(&mut *tx)
+                    .await?
+                    .iter()
+                    .map(Self::decode)
+                    .collect::<Result<Vec<_>, _>>()?;
+                let at = std::time::SystemTime::now();
+                tx.commit().await?;
+                Ok($crate::store::CrlSnapshot {
+                    number,
+                    revoked,
+                    at,
+                })
             }
 
             async fn changes_since(
