@@ -509,8 +509,8 @@ async fn crl_snapshots_agree_with_their_numbers<B: Backend>(db: B) {
         })
     };
     let mut makers = Vec::new();
-    for p in 0..2 {
-        let store = Arc::clone(&pools[p]);
+    for pool in &pools {
+        let store = Arc::clone(pool);
         makers.push(tokio::spawn(async move {
             let mut seen = Vec::new();
             for _ in 0..15 {
