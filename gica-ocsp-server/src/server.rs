@@ -56,10 +56,11 @@ struct Cached {
     der: Bytes,
     /// False for answers about serials never issued: those may become good any moment.
     cacheable: bool,
-    this_update: SystemTime,
     next_update: SystemTime,
     refresh_at: SystemTime,
     etag: String,
+    /// Header values rendered once at signing, not on every cache hit.
+    headers: Arc<[(header::HeaderName, HeaderValue); 3]>,
 }
 
 type Cell = Arc<OnceCell<Cached>>;
@@ -345,14 +346,15 @@ impl OcspServer {
             )) {
                 h.insert(header::CACHE_CONTROL, v);
             }
-            h.insert(header::LAST_MODIFIED, http_date(cached.this_update));
-            h.insert(header::EXPIRES, http_date(cached.next_update));
-            if let Ok(v) = HeaderValue::from_str(&cached.etag) {
-                h.insert(header::ETAG, v);
+            for (name, value) in cached.headers.iter() {
+                h.insert(name.clone(), value.clone());
             }
+            // If-None-Match uses the weak comparison (RFC 9110 13.1.2).
             if inm.is_some_and(|v| {
-                v.split(',')
-                    .any(|t| t.trim() == cached.etag || t.trim() == "*")
+                v.split(',').any(|t| {
+                    let t = t.trim();
+                    t == "*" || t.strip_prefix("W/").unwrap_or(t) == cached.etag
+                })
             }) {
                 *resp.status_mut() = StatusCode::NOT_MODIFIED;
                 *resp.body_mut() = http_body_util::Full::new(Bytes::new());
@@ -442,13 +444,22 @@ impl OcspServer {
             "\"{}\"",
             hex::encode(&DigestAlgorithm::Sha256.digest(&der)[..16])
         );
+        let next_update = this_update + validity;
+        let headers = Arc::new([
+            (header::LAST_MODIFIED, http_date(this_update)),
+            (header::EXPIRES, http_date(next_update)),
+            (
+                header::ETAG,
+                HeaderValue::from_str(&etag).unwrap_or_else(|_| HeaderValue::from_static("\"\"")),
+            ),
+        ]);
         Ok(Cached {
             der: Bytes::from(der),
             cacheable,
-            this_update,
-            next_update: this_update + validity,
+            next_update,
             refresh_at: this_update + validity / 2,
             etag,
+            headers,
         })
     }
 
