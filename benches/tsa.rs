@@ -3,7 +3,9 @@
 //! - `parse`: decoding a typical request and `Authority::check`.
 //! - `issue`: `Authority::respond` end to end, P-256 and RSA-2048, with and without certReq.
 //! - `sign_raw`: `Signer::sign` of a 100-byte message, the floor issuance is compared to.
-//! - `overhead`: the other per-request work the server does around `respond`.
+//! - `overhead`: the other per-request work the server does around `respond`, and `respond`
+//!   with a signer that returns a precomputed signature: everything issuance costs but the
+//!   signature itself (timing noise makes `issue - sign_raw` unreliable for small differences).
 //!
 //! `cargo bench --bench tsa` (add a filter such as `-- issue/` to run one group).
 
@@ -16,7 +18,8 @@ use std::{
 use criterion::{Criterion, criterion_group, criterion_main};
 use der::{Decode, Encode};
 use gica_pki::{
-    DigestAlgorithm, Signer, SignerOptions, SoftwareSigner, cert,
+    DigestAlgorithm, Result, Signer, SignerOptions, SoftwareSigner, cert,
+    spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned},
     tsp::{
         Authority, AuthorityConfig, TimeStampReq, TimeStampReqBuilder, TimeStampResp, random_serial,
     },
@@ -38,16 +41,47 @@ fn signer(key: &str) -> Arc<SoftwareSigner> {
     Arc::new(SoftwareSigner::from_pem(&fixture(key), SignerOptions::default()).expect("key"))
 }
 
+/// A signer that hands out one precomputed (valid) signature: `respond` with it costs
+/// everything but the private-key operation.
+#[derive(Debug)]
+struct CannedSigner {
+    inner: Arc<SoftwareSigner>,
+    signature: Vec<u8>,
+}
+
+impl CannedSigner {
+    fn new(inner: Arc<SoftwareSigner>) -> Self {
+        let signature = inner.sign(b"canned").expect("signs");
+        Self { inner, signature }
+    }
+}
+
+impl Signer for CannedSigner {
+    fn signature_algorithm(&self) -> &AlgorithmIdentifierOwned {
+        self.inner.signature_algorithm()
+    }
+    fn digest_algorithm(&self) -> DigestAlgorithm {
+        self.inner.digest_algorithm()
+    }
+    fn public_key(&self) -> &SubjectPublicKeyInfoOwned {
+        self.inner.public_key()
+    }
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>> {
+        // Hash like a real signer does (the digest is part of every real signature's cost).
+        black_box(self.inner.digest_algorithm().digest(message));
+        Ok(self.signature.clone())
+    }
+}
+
 /// The TSA `name` (tsa-p256 or tsa-rsa) with the default config and the fixture chain.
 fn authority(name: &str) -> Authority {
+    authority_with(name, signer(&format!("{name}.key")))
+}
+
+fn authority_with(name: &str, signer: Arc<dyn Signer>) -> Authority {
     let mut config = AuthorityConfig::new(POLICY.parse().expect("policy OID"));
     config.chain = certs("chain.pem");
-    Authority::new(
-        certs(&format!("{name}.pem")).remove(0),
-        signer(&format!("{name}.key")),
-        config,
-    )
-    .expect("authority")
+    Authority::new(certs(&format!("{name}.pem")).remove(0), signer, config).expect("authority")
 }
 
 /// A typical request: SHA-256 imprint, 64-bit nonce, certReq as given.
@@ -143,6 +177,31 @@ fn overhead(c: &mut Criterion) {
     g.bench_function("TimeStampResp::from_der/p256", |b| {
         b.iter(|| TimeStampResp::from_der(black_box(&resp)).expect("decodes"));
     });
+    let serial = random_serial().expect("serial");
+    for (name, label) in [("tsa-p256", "p256"), ("tsa-rsa", "rsa2048")] {
+        let tsa = authority_with(
+            name,
+            Arc::new(CannedSigner::new(signer(&format!("{name}.key")))),
+        );
+        for cert_req in [false, true] {
+            let req = request_der(cert_req);
+            assert!(
+                tsa.respond(&req, SystemTime::now(), serial.clone())
+                    .outcome
+                    .is_ok()
+            );
+            g.bench_function(
+                format!("respond_without_signing/{label}/cert_req={cert_req}"),
+                |b| {
+                    b.iter(|| {
+                        let issued =
+                            tsa.respond(black_box(&req), SystemTime::now(), serial.clone());
+                        black_box(issued.der)
+                    });
+                },
+            );
+        }
+    }
     g.finish();
 }
 
