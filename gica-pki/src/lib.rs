@@ -12,6 +12,8 @@ pub mod ocsp;
 pub mod oid;
 mod reason;
 mod signer;
+#[cfg(test)]
+mod testutil;
 mod time;
 pub mod tsp;
 

@@ -372,14 +372,7 @@ mod tests {
     use der::Encode;
     use proptest::prelude::*;
 
-    fn arb_int() -> impl Strategy<Value = Int> {
-        proptest::collection::vec(any::<u8>(), 1..21).prop_map(|mut b| {
-            while b.len() > 1 && ((b[0] == 0 && b[1] < 0x80) || (b[0] == 0xff && b[1] >= 0x80)) {
-                b.remove(0);
-            }
-            Int::new(&b).expect("int")
-        })
-    }
+    use crate::testutil::arb_int;
 
     prop_compose! {
         fn arb_cert_id()(serial in arb_int(), sha in prop_oneof![Just(DigestAlgorithm::Sha1), Just(DigestAlgorithm::Sha256)],

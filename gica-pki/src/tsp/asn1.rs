@@ -404,15 +404,7 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    fn arb_int() -> impl Strategy<Value = Int> {
-        // Canonical (minimal) two's complement only: DER forbids redundant leading octets.
-        proptest::collection::vec(any::<u8>(), 1..21).prop_map(|mut b| {
-            while b.len() > 1 && ((b[0] == 0 && b[1] < 0x80) || (b[0] == 0xff && b[1] >= 0x80)) {
-                b.remove(0);
-            }
-            Int::new(&b).expect("int")
-        })
-    }
+    use crate::testutil::arb_int;
 
     fn arb_imprint() -> impl Strategy<Value = MessageImprint> {
         (
