@@ -263,6 +263,22 @@ fn get_responses_carry_rfc5019_cache_headers_and_304() {
     );
     assert_eq!(r.status, 304);
     assert!(r.body.is_empty());
+    // HEAD: the same status and caching headers, no body (RFC 9110 9.3.2).
+    let head = raw_http(
+        server.addr,
+        format!("HEAD {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes(),
+    );
+    assert_eq!(head.status, 200);
+    assert!(head.body.is_empty(), "HEAD sent a body");
+    assert_eq!(head.header("etag"), first.header("etag"));
+    assert_eq!(
+        head.header("content-type"),
+        Some("application/ocsp-response")
+    );
+    assert_eq!(
+        head.header("content-length"),
+        Some(first.body.len().to_string().as_str())
+    );
     // POST responses and nonce responses are not for caches.
     let post_r = post(server.addr, "/ocsp", "application/ocsp-request", &req);
     assert_eq!(post_r.header("cache-control"), Some("no-store"));
@@ -323,7 +339,9 @@ fn malformed_unauthorized_and_http_errors() {
 fn a_revocation_reaches_cached_responses() {
     let dir = tempfile::tempdir().expect("tmp");
     let db = seeded_db(dir.path());
-    let server = start(&db, |a| a.max_staleness = Some("1s".into()));
+    // 4 s: polled every 2 s, so the nonce request below comes while a status read before the
+    // revocation would still be kept, were invalidation to miss it.
+    let server = start(&db, |a| a.max_staleness = Some("4s".into()));
     let issuer = cert("pki/int-ca.pem");
     let leaf = cert("pki/tsa-p256.pem");
     let req = OcspRequestBuilder::new()
@@ -357,7 +375,7 @@ fn a_revocation_reaches_cached_responses() {
             .await
             .expect("revoke");
     });
-    // Bounded wait for the poller (1 s max staleness): poll the responder, not a sleep.
+    // Bounded wait for the poller: poll the responder, not a sleep.
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     loop {
         if matches!(
@@ -375,6 +393,37 @@ fn a_revocation_reaches_cached_responses() {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
+    // The statuses kept in memory were dropped too: a nonce request (signed fresh, status
+    // from memory when known) and another spelling of the GET (another path alias) agree.
+    let with_nonce = OcspRequestBuilder::new()
+        .certificate(&leaf, &issuer, DigestAlgorithm::Sha1)
+        .expect("id")
+        .with_nonce()
+        .expect("nonce")
+        .build();
+    let r = post(
+        server.addr,
+        "/ocsp",
+        "application/ocsp-request",
+        &with_nonce.to_der().expect("der"),
+    );
+    let v = OcspVerifier::new(issuer.clone())
+        .verify(&r.body, &with_nonce, SystemTime::now())
+        .expect("verifies");
+    assert!(
+        matches!(v[0].status, VerifiedStatus::Revoked { .. }),
+        "{:?}",
+        v[0].status
+    );
+    let unpadded = format!(
+        "/ocsp/{}",
+        Base64::encode_string(&req.to_der().expect("der")).trim_end_matches('=')
+    );
+    let r = get(server.addr, &unpadded);
+    let v = OcspVerifier::new(issuer.clone())
+        .verify(&r.body, &req, SystemTime::now())
+        .expect("verifies");
+    assert!(matches!(v[0].status, VerifiedStatus::Revoked { .. }));
 }
 
 #[test]

@@ -60,10 +60,10 @@ struct Cached {
     refresh_at: SystemTime,
     etag: String,
     /// Header values rendered once at signing, not on every cache hit.
-    headers: Arc<[(header::HeaderName, HeaderValue); 3]>,
+    headers: [(header::HeaderName, HeaderValue); 3],
 }
 
-type Cell = Arc<OnceCell<Cached>>;
+type Cell = Arc<OnceCell<Arc<Cached>>>;
 
 /// One cache slot: which certificate it answers for (so a revocation can drop it whether or
 /// not its signature is done) and the response, signed once.
@@ -71,6 +71,34 @@ struct Slot {
     issuer: usize,
     serial: Vec<u8>,
     cell: Cell,
+}
+
+/// A status read from the store, kept until a revocation of that serial is seen in the change
+/// log (or `max_staleness` passes), so that nonce requests and cache misses need no store
+/// round trip. Only `Good` and `Revoked` are kept: a serial never issued may be recorded any
+/// moment, and recording is not in the change log.
+#[derive(Clone, Copy)]
+struct Known {
+    status: Status,
+    read_at: SystemTime,
+}
+
+/// Longest raw GET path remembered as an alias of a cached response; real single-CertID
+/// requests are about 100 characters of base64, so longer ones simply take the slow path.
+const MAX_ALIAS_LEN: usize = 512;
+
+/// Everything cached, under one lock so that one invalidation covers all of it.
+#[derive(Default)]
+struct Cache {
+    /// Responses by the DER of their CertID.
+    slots: HashMap<Vec<u8>, Slot>,
+    /// Raw GET paths (after `/ocsp`) whose request was a nonce-less single CertID: the key of
+    /// its slot, so a repeated GET is answered without decoding or parsing.
+    paths: HashMap<Box<str>, Vec<u8>>,
+    /// Statuses by (issuer index, serial magnitude).
+    statuses: HashMap<(usize, Vec<u8>), Known>,
+    /// Bumped by every invalidation: a store read that began before one is not kept.
+    epoch: u64,
 }
 
 /// Runtime settings of the responder.
@@ -91,7 +119,7 @@ pub struct ServeOptions {
 pub struct OcspServer {
     issuers: Vec<IssuerState>,
     store: AnyStore,
-    cache: Mutex<HashMap<Vec<u8>, Slot>>,
+    cache: Mutex<Cache>,
     last_poll: std::sync::atomic::AtomicU64,
     options: ServeOptions,
     signing: SigningPool,
@@ -111,18 +139,23 @@ struct Metrics {
     requests: Family<[(&'static str, &'static str); 2], Counter>,
     cache: Family<[(&'static str, &'static str); 1], Counter>,
     signing: Histogram,
+    /// The hot counters, resolved once instead of looked up in their family per request.
+    get_ok: Counter,
+    post_ok: Counter,
+    hit: Counter,
+    miss: Counter,
 }
 
 impl Metrics {
     fn new() -> Self {
         let mut registry = Registry::with_prefix("gica_ocsp");
-        let requests = Family::default();
+        let requests: Family<[(&'static str, &'static str); 2], Counter> = Family::default();
         registry.register(
             "requests",
             "OCSP requests by method and outcome",
             requests.clone(),
         );
-        let cache = Family::default();
+        let cache: Family<[(&'static str, &'static str); 1], Counter> = Family::default();
         registry.register("cache", "Response cache lookups by result", cache.clone());
         let signing = Histogram::new([0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5]);
         registry.register(
@@ -130,18 +163,43 @@ impl Metrics {
             "Time to sign one response",
             signing.clone(),
         );
+        let get_ok = requests
+            .get_or_create(&[("method", "GET"), ("outcome", "successful")])
+            .clone();
+        let post_ok = requests
+            .get_or_create(&[("method", "POST"), ("outcome", "successful")])
+            .clone();
+        let hit = cache.get_or_create(&[("result", "hit")]).clone();
+        let miss = cache.get_or_create(&[("result", "miss")]).clone();
         Self {
             registry,
             requests,
             cache,
             signing,
+            get_ok,
+            post_ok,
+            hit,
+            miss,
         }
     }
 
     fn request(&self, method: &'static str, outcome: &'static str) {
-        self.requests
-            .get_or_create(&[("method", method), ("outcome", outcome)])
-            .inc();
+        match (method, outcome) {
+            ("GET", "successful") => self.get_ok.inc(),
+            ("POST", "successful") => self.post_ok.inc(),
+            _ => self
+                .requests
+                .get_or_create(&[("method", method), ("outcome", outcome)])
+                .inc(),
+        };
+    }
+
+    fn cache(&self, result: &'static str) {
+        match result {
+            "hit" => self.hit.inc(),
+            "miss" => self.miss.inc(),
+            _ => self.cache.get_or_create(&[("result", result)]).inc(),
+        };
     }
 }
 
@@ -188,6 +246,51 @@ fn http_date(t: SystemTime) -> HeaderValue {
         .unwrap_or_else(|_| HeaderValue::from_static("Thu, 01 Jan 1970 00:00:00 GMT"))
 }
 
+/// What a GET brings besides its request: the raw path (to remember as an alias of the
+/// cached response) and If-None-Match.
+struct GetRequest<'a> {
+    raw: &'a str,
+    inm: Option<&'a HeaderValue>,
+}
+
+/// The HTTP response for a signed OCSP response. `get` is `Some(If-None-Match)` for a
+/// cacheable GET: RFC 5019 6 caching headers, and 304 when the ETag matches. Anything else
+/// (POST, nonce, several CertIDs) is `no-store`.
+fn cache_response(cached: &Cached, get: Option<Option<&HeaderValue>>) -> HttpResponse {
+    let mut resp = gica_serve::respond(StatusCode::OK, RESPONSE_TYPE, cached.der.clone());
+    let Some(inm) = get else {
+        resp.headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        return resp;
+    };
+    let max_age = cached
+        .next_update
+        .duration_since(SystemTime::now())
+        .unwrap_or_default()
+        .as_secs();
+    let h = resp.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "max-age={max_age}, public, no-transform, must-revalidate"
+    )) {
+        h.insert(header::CACHE_CONTROL, v);
+    }
+    for (name, value) in &cached.headers {
+        h.insert(name.clone(), value.clone());
+    }
+    // If-None-Match uses the weak comparison (RFC 9110 13.1.2).
+    let matches = inm.and_then(|v| v.to_str().ok()).is_some_and(|v| {
+        v.split(',').any(|t| {
+            let t = t.trim();
+            t == "*" || t.strip_prefix("W/").unwrap_or(t) == cached.etag
+        })
+    });
+    if matches {
+        *resp.status_mut() = StatusCode::NOT_MODIFIED;
+        *resp.body_mut() = http_body_util::Full::new(Bytes::new());
+    }
+    resp
+}
+
 fn ocsp_status(status: OcspResponseStatus) -> HttpResponse {
     gica_serve::respond(
         StatusCode::OK,
@@ -203,7 +306,7 @@ impl OcspServer {
         Self {
             issuers,
             store,
-            cache: Mutex::new(HashMap::new()),
+            cache: Mutex::new(Cache::default()),
             last_poll: std::sync::atomic::AtomicU64::new(unix_secs(SystemTime::now())),
             options,
             signing,
@@ -231,10 +334,31 @@ impl OcspServer {
                 Some((idx, serial.as_slice()))
             })
             .collect();
-        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-        let before = cache.len();
-        cache.retain(|_, slot| !set.contains(&(slot.issuer, slot.serial.as_slice())));
-        before - cache.len()
+        let mut cache = self.lock_cache();
+        cache.epoch += 1;
+        let before = cache.slots.len();
+        cache
+            .slots
+            .retain(|_, slot| !set.contains(&(slot.issuer, slot.serial.as_slice())));
+        cache
+            .statuses
+            .retain(|(issuer, serial), _| !set.contains(&(*issuer, serial.as_slice())));
+        before - cache.slots.len()
+    }
+
+    fn lock_cache(&self) -> std::sync::MutexGuard<'_, Cache> {
+        self.cache.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A fresh cached response for a GET path seen before, if there is one.
+    fn path_hit(&self, raw: &str) -> Option<Arc<Cached>> {
+        if raw.len() > MAX_ALIAS_LEN || !self.cache_trusted() {
+            return None;
+        }
+        let cache = self.lock_cache();
+        let key = cache.paths.get(raw)?;
+        let cached = cache.slots.get(key)?.cell.get()?;
+        (cached.refresh_at > SystemTime::now()).then(|| cached.clone())
     }
 
     fn cache_trusted(&self) -> bool {
@@ -244,8 +368,9 @@ impl OcspServer {
 
     /// Answers one HTTP request.
     pub async fn handle(self: Arc<Self>, req: Request<Incoming>) -> HttpResponse {
-        let path = req.uri().path().to_string();
-        match (req.method(), path.as_str()) {
+        let uri = req.uri().clone();
+        let path = uri.path();
+        match (req.method(), path) {
             (&Method::POST, "/ocsp" | "/") => {
                 if !gica_serve::content_type_is(&req, REQUEST_TYPE) {
                     self.metrics.request("POST", "unsupported_media_type");
@@ -265,24 +390,42 @@ impl OcspServer {
             (&Method::GET | &Method::HEAD, "/healthz") => gica_serve::text(StatusCode::OK, "ok"),
             (&Method::GET, "/metrics") => gica_serve::metrics_response(&self.metrics.registry),
             (&Method::GET | &Method::HEAD, p) if p.starts_with("/crl/") => self.crl(p),
-            (&Method::GET, p) => {
+            // RFC 5019 5: GET; HEAD answers the same headers (hyper sends no body for HEAD).
+            (&Method::GET | &Method::HEAD, p) => {
+                let method = if req.method() == Method::HEAD {
+                    "HEAD"
+                } else {
+                    "GET"
+                };
                 let raw = p.strip_prefix("/ocsp").unwrap_or(p);
-                let inm = req
-                    .headers()
-                    .get(header::IF_NONE_MATCH)
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_string);
+                let inm = req.headers().get(header::IF_NONE_MATCH);
+                if let Some(hit) = self.path_hit(raw) {
+                    self.metrics.cache("hit");
+                    self.metrics.request(method, "successful");
+                    return cache_response(&hit, Some(inm));
+                }
                 // A request of max_body octets is at most 4/3 as long in base64, plus escapes.
                 let too_long = raw.len() > self.options.limits.max_body * 2 + 64;
+                let inm = inm.cloned();
                 match (!too_long).then(|| decode_get_path(raw)).flatten() {
-                    Some(der) => self.answer(&der, "GET", Some(inm)).await,
+                    Some(der) => {
+                        self.answer(
+                            &der,
+                            method,
+                            Some(GetRequest {
+                                raw,
+                                inm: inm.as_ref(),
+                            }),
+                        )
+                        .await
+                    }
                     None => {
-                        self.metrics.request("GET", "malformedRequest");
+                        self.metrics.request(method, "malformedRequest");
                         ocsp_status(OcspResponseStatus::MalformedRequest)
                     }
                 }
             }
-            (_, "/ocsp" | "/") => gica_serve::method_not_allowed("GET, POST"),
+            (_, "/ocsp" | "/") => gica_serve::method_not_allowed("GET, HEAD, POST"),
             _ => gica_serve::text(StatusCode::NOT_FOUND, "not found"),
         }
     }
@@ -302,7 +445,7 @@ impl OcspServer {
         self: &Arc<Self>,
         der: &[u8],
         method: &'static str,
-        if_none_match: Option<Option<String>>,
+        get: Option<GetRequest<'_>>,
     ) -> HttpResponse {
         let parsed = match parse_request(der, self.options_max_ids()) {
             Ok(p) => p,
@@ -317,7 +460,8 @@ impl OcspServer {
         };
         let cacheable = parsed.nonce.is_none() && parsed.cert_ids.len() == 1;
         let result = if cacheable {
-            self.cached(issuer, &parsed.cert_ids[0]).await
+            self.cached(issuer, &parsed.cert_ids[0], get.as_ref().map(|g| g.raw))
+                .await
         } else {
             self.fresh(issuer, &parsed).await
         };
@@ -329,41 +473,10 @@ impl OcspServer {
             }
         };
         self.metrics.request(method, "successful");
-        let mut resp = gica_serve::respond(StatusCode::OK, RESPONSE_TYPE, cached.der.clone());
-        if let Some(inm) = if_none_match
-            && cacheable
-        {
-            // RFC 5019 6: caching headers on GET responses.
-            let now = SystemTime::now();
-            let max_age = cached
-                .next_update
-                .duration_since(now)
-                .unwrap_or_default()
-                .as_secs();
-            let h = resp.headers_mut();
-            if let Ok(v) = HeaderValue::from_str(&format!(
-                "max-age={max_age}, public, no-transform, must-revalidate"
-            )) {
-                h.insert(header::CACHE_CONTROL, v);
-            }
-            for (name, value) in cached.headers.iter() {
-                h.insert(name.clone(), value.clone());
-            }
-            // If-None-Match uses the weak comparison (RFC 9110 13.1.2).
-            if inm.is_some_and(|v| {
-                v.split(',').any(|t| {
-                    let t = t.trim();
-                    t == "*" || t.strip_prefix("W/").unwrap_or(t) == cached.etag
-                })
-            }) {
-                *resp.status_mut() = StatusCode::NOT_MODIFIED;
-                *resp.body_mut() = http_body_util::Full::new(Bytes::new());
-            }
-        } else {
-            resp.headers_mut()
-                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        match get {
+            Some(get) if cacheable => cache_response(&cached, Some(get.inm)),
+            _ => cache_response(&cached, None),
         }
-        resp
     }
 
     fn options_max_ids(&self) -> usize {
@@ -384,11 +497,29 @@ impl OcspServer {
             .then_some(first)
     }
 
-    async fn status_of(&self, issuer: usize, id: &CertId) -> Result<Status, OcspResponseStatus> {
+    /// The status of one CertID and when it was read from the store: from memory when a
+    /// recent read is kept and the change log is being followed, else from the store.
+    async fn status_of(
+        &self,
+        issuer: usize,
+        id: &CertId,
+    ) -> Result<(Status, SystemTime), OcspResponseStatus> {
         // RFC 5280 4.1.2.2: serials are at most 20 octets; longer ones were never issued.
         let Some(serial) = id.serial_magnitude().filter(|s| s.len() <= 20) else {
-            return Ok(Status::NotIssued);
+            return Ok((Status::NotIssued, SystemTime::now()));
         };
+        let trusted = self.cache_trusted();
+        let epoch = {
+            let cache = self.lock_cache();
+            if trusted
+                && let Some(known) = cache.statuses.get(&(issuer, serial.to_vec()))
+                && known.read_at + self.options.max_staleness > SystemTime::now()
+            {
+                return Ok((known.status, known.read_at));
+            }
+            cache.epoch
+        };
+        let read_at = SystemTime::now();
         let record = self
             .store
             .status(&self.issuers[issuer].id, serial)
@@ -397,13 +528,26 @@ impl OcspServer {
                 tracing::error!(error = %e, "store lookup failed");
                 OcspResponseStatus::TryLater
             })?;
-        Ok(match record {
+        let status = match record {
             None => Status::NotIssued,
             Some(r) => match r.status {
                 RecordStatus::Valid => Status::Good,
                 RecordStatus::Revoked { time, reason, .. } => Status::Revoked { time, reason },
             },
-        })
+        };
+        if trusted && status != Status::NotIssued {
+            let mut cache = self.lock_cache();
+            // An invalidation since the read began may concern this serial: do not keep it.
+            if cache.epoch == epoch {
+                if cache.statuses.len() >= self.options.cache_capacity {
+                    cache.statuses.clear();
+                }
+                cache
+                    .statuses
+                    .insert((issuer, serial.to_vec()), Known { status, read_at });
+            }
+        }
+        Ok((status, read_at))
     }
 
     async fn sign(
@@ -412,21 +556,20 @@ impl OcspServer {
         answers: Vec<(CertId, Status)>,
         nonce: Option<gica_pki::x509_cert::ext::Extension>,
         known_at: SystemTime,
-    ) -> Result<Cached, OcspResponseStatus> {
+    ) -> Result<Arc<Cached>, OcspResponseStatus> {
         let me = self.clone();
         let cacheable = answers.iter().all(|(_, s)| *s != Status::NotIssued);
         let job = self.signing.run(move || {
             let start = Instant::now();
             // thisUpdate: when the status was read, not when the signature was made.
-            let now = known_at;
             let r = me.issuers[issuer]
                 .responder
-                .sign(&answers, nonce.as_ref(), now);
+                .sign(&answers, nonce.as_ref(), known_at);
             me.metrics.signing.observe(start.elapsed().as_secs_f64());
-            r.map(|der| (der, now))
+            r
         });
-        let (der, now) = match job.await {
-            Ok(Ok(x)) => x,
+        let der = match job.await {
+            Ok(Ok(der)) => der,
             Ok(Err(e)) => {
                 tracing::error!(error = %e, "signing failed");
                 return Err(OcspResponseStatus::InternalError);
@@ -434,64 +577,59 @@ impl OcspServer {
             Err(_) => return Err(OcspResponseStatus::TryLater),
         };
         let validity = self.issuers[issuer].responder.config().validity;
-        let this_update = SystemTime::UNIX_EPOCH
-            + Duration::from_secs(
-                now.duration_since(SystemTime::UNIX_EPOCH)
-                    .unwrap_or_default()
-                    .as_secs(),
-            );
+        let this_update = SystemTime::UNIX_EPOCH + Duration::from_secs(unix_secs(known_at));
         let etag = format!(
             "\"{}\"",
             hex::encode(&DigestAlgorithm::Sha256.digest(&der)[..16])
         );
         let next_update = this_update + validity;
-        let headers = Arc::new([
+        let headers = [
             (header::LAST_MODIFIED, http_date(this_update)),
             (header::EXPIRES, http_date(next_update)),
             (
                 header::ETAG,
                 HeaderValue::from_str(&etag).unwrap_or_else(|_| HeaderValue::from_static("\"\"")),
             ),
-        ]);
-        Ok(Cached {
+        ];
+        Ok(Arc::new(Cached {
             der: Bytes::from(der),
             cacheable,
             next_update,
             refresh_at: this_update + validity / 2,
             etag,
             headers,
-        })
+        }))
     }
 
     async fn fresh(
         self: &Arc<Self>,
         issuer: usize,
         parsed: &ParsedRequest,
-    ) -> Result<Cached, OcspResponseStatus> {
-        let known_at = SystemTime::now();
+    ) -> Result<Arc<Cached>, OcspResponseStatus> {
+        let mut known_at = SystemTime::now();
         let mut answers = Vec::with_capacity(parsed.cert_ids.len());
         for id in &parsed.cert_ids {
-            answers.push((id.clone(), self.status_of(issuer, id).await?));
+            let (status, read_at) = self.status_of(issuer, id).await?;
+            known_at = known_at.min(read_at);
+            answers.push((id.clone(), status));
         }
         self.sign(issuer, answers, parsed.nonce.clone(), known_at)
             .await
     }
 
     /// A nonce-less single-CertID response: from the cache until half its validity, signed
-    /// once however many requests miss at the same time.
+    /// once however many requests miss at the same time. `raw_path`, for GET, is remembered
+    /// as an alias of the slot so the next identical GET skips decoding and parsing.
     async fn cached(
         self: &Arc<Self>,
         issuer: usize,
         id: &CertId,
-    ) -> Result<Cached, OcspResponseStatus> {
+        raw_path: Option<&str>,
+    ) -> Result<Arc<Cached>, OcspResponseStatus> {
         if !self.cache_trusted() {
             // Revocations might not be reaching the cache: answer from the store.
-            self.metrics
-                .cache
-                .get_or_create(&[("result", "bypass")])
-                .inc();
-            let known_at = SystemTime::now();
-            let status = self.status_of(issuer, id).await?;
+            self.metrics.cache("bypass");
+            let (status, known_at) = self.status_of(issuer, id).await?;
             return self
                 .sign(issuer, vec![(id.clone(), status)], None, known_at)
                 .await;
@@ -499,54 +637,64 @@ impl OcspServer {
         let key = id
             .to_der()
             .map_err(|_| OcspResponseStatus::MalformedRequest)?;
-        let serial = id.serial_magnitude().unwrap_or_default().to_vec();
         let cell = {
-            let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+            let mut cache = self.lock_cache();
             let now = SystemTime::now();
             let stale = cache
+                .slots
                 .get(&key)
                 .and_then(|slot| slot.cell.get())
                 .is_some_and(|c| c.refresh_at <= now);
             if stale {
-                cache.remove(&key);
+                cache.slots.remove(&key);
             }
-            if cache.len() >= self.options.cache_capacity && !cache.contains_key(&key) {
+            if cache.slots.len() >= self.options.cache_capacity && !cache.slots.contains_key(&key) {
                 // Full (perhaps of hostile random serials): start over rather than grow.
-                cache.clear();
+                cache.slots.clear();
+                cache.paths.clear();
             }
-            cache
-                .entry(key.clone())
-                .or_insert_with(|| Slot {
-                    issuer,
-                    serial,
-                    cell: Cell::default(),
-                })
-                .cell
-                .clone()
+            match cache.slots.get(&key) {
+                Some(slot) => slot.cell.clone(),
+                None => {
+                    let cell = Cell::default();
+                    let slot = Slot {
+                        issuer,
+                        serial: id.serial_magnitude().unwrap_or_default().to_vec(),
+                        cell: cell.clone(),
+                    };
+                    cache.slots.insert(key.clone(), slot);
+                    cell
+                }
+            }
         };
-        let result = if cell.initialized() { "hit" } else { "miss" };
         self.metrics
-            .cache
-            .get_or_create(&[("result", result)])
-            .inc();
+            .cache(if cell.initialized() { "hit" } else { "miss" });
         let me = self.clone();
         let id = id.clone();
         let answer = cell
             .get_or_try_init(|| async move {
-                let known_at = SystemTime::now();
-                let status = me.status_of(issuer, &id).await?;
+                let (status, known_at) = me.status_of(issuer, &id).await?;
                 me.sign(issuer, vec![(id, status)], None, known_at).await
             })
             .await
             .cloned()?;
+        let mut cache = self.lock_cache();
+        let current = cache
+            .slots
+            .get(&key)
+            .is_some_and(|slot| Arc::ptr_eq(&slot.cell, &cell));
         if !answer.cacheable {
-            let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-            if cache
-                .get(&key)
-                .is_some_and(|slot| Arc::ptr_eq(&slot.cell, &cell))
-            {
-                cache.remove(&key);
+            if current {
+                cache.slots.remove(&key);
             }
+        } else if let Some(raw) = raw_path.filter(|r| r.len() <= MAX_ALIAS_LEN)
+            && current
+            && !cache.paths.contains_key(raw)
+        {
+            if cache.paths.len() >= self.options.cache_capacity {
+                cache.paths.clear();
+            }
+            cache.paths.insert(raw.into(), key);
         }
         Ok(answer)
     }
