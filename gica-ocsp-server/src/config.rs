@@ -68,6 +68,10 @@ pub struct ServeArgs {
     /// Most CertIDs in one request [default: 16].
     #[arg(long, value_name = "N")]
     pub max_cert_ids: Option<usize>,
+    /// Longest nonce echoed, 1..=128 octets (RFC 9654 2.1); longer ones are answered
+    /// malformedRequest [default: 32].
+    #[arg(long, value_name = "OCTETS")]
+    pub max_nonce_len: Option<usize>,
     /// Answer for serials never issued: `unknown` or `revoked` [default: unknown].
     #[arg(long, value_name = "POLICY")]
     pub not_issued: Option<String>,
@@ -193,6 +197,7 @@ pub struct FileConfig {
     max_staleness: Option<String>,
     crl_next_update: Option<String>,
     max_cert_ids: Option<usize>,
+    max_nonce_len: Option<usize>,
     not_issued: Option<String>,
     responder_id: Option<String>,
     max_body: Option<usize>,
@@ -220,6 +225,8 @@ pub struct ServeSettings {
     pub crl_next_update: Duration,
     /// CertID cap.
     pub max_cert_ids: usize,
+    /// Longest nonce echoed.
+    pub max_nonce_len: usize,
     /// Serials never issued answered revoked.
     pub not_issued_revoked: bool,
     /// ResponderID byName.
@@ -341,6 +348,15 @@ impl ServeSettings {
                 )));
             }
         };
+        let max_nonce_len = args
+            .max_nonce_len
+            .or(file.max_nonce_len)
+            .unwrap_or(gica_pki::ocsp::MAX_NONCE_LEN);
+        if !(1..=gica_pki::ocsp::RFC9654_MAX_NONCE_LEN).contains(&max_nonce_len) {
+            return Err(ConfigError(format!(
+                "--max-nonce-len {max_nonce_len}: RFC 9654 allows 1 to 128 octets"
+            )));
+        }
         let json_logs = match args.log_format.as_deref().or(file.log_format.as_deref()) {
             None | Some("text") => false,
             Some("json") => true,
@@ -374,6 +390,7 @@ impl ServeSettings {
                 .or(file.max_cert_ids)
                 .unwrap_or(16)
                 .clamp(1, 1000),
+            max_nonce_len,
             not_issued_revoked,
             by_name,
             limits,
@@ -450,4 +467,30 @@ pub fn parse_rfc3339(s: &str) -> Result<std::time::SystemTime, ConfigError> {
     };
     let utc = u64::try_from(secs - offset).map_err(|_| bad())?;
     Ok(std::time::UNIX_EPOCH + Duration::from_secs(utc))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(max_nonce_len: Option<usize>) -> ServeArgs {
+        ServeArgs {
+            db: Some("sqlite::memory:".into()),
+            issuer: Some("ca.pem".into()),
+            ca_key: Some("ca.key".into()),
+            max_nonce_len,
+            ..ServeArgs::default()
+        }
+    }
+
+    #[test]
+    fn max_nonce_len_defaults_to_32_and_stays_within_rfc9654() {
+        let resolve = |n| ServeSettings::resolve(&args(n)).map(|s| s.max_nonce_len);
+        assert_eq!(resolve(None).expect("default"), 32);
+        assert_eq!(resolve(Some(128)).expect("ceiling"), 128);
+        for bad in [0, 129] {
+            let err = resolve(Some(bad)).expect_err("out of range");
+            assert!(err.0.contains("--max-nonce-len"), "{err}");
+        }
+    }
 }

@@ -163,6 +163,7 @@ impl Service {
                 } else {
                     NotIssuedPolicy::Unknown
                 },
+                max_nonce_len: settings.max_nonce_len,
             };
             let responder =
                 Responder::new(cert.clone(), delegate, signer, config).map_err(|source| {

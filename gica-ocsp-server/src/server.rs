@@ -11,7 +11,10 @@ use bytes::Bytes;
 use gica_pki::{
     DigestAlgorithm,
     der::Encode,
-    ocsp::{CertId, OcspResponseStatus, ParsedRequest, Responder, Status, parse_request},
+    ocsp::{
+        CertId, OcspResponseStatus, ParsedRequest, RequestLimits, Responder, Status,
+        parse_request_with,
+    },
     x509_cert::Certificate,
 };
 use gica_serve::{HttpResponse, Limits, SigningPool};
@@ -447,7 +450,7 @@ impl OcspServer {
         method: &'static str,
         get: Option<GetRequest<'_>>,
     ) -> HttpResponse {
-        let parsed = match parse_request(der, self.options_max_ids()) {
+        let parsed = match parse_request_with(der, self.request_limits()) {
             Ok(p) => p,
             Err(status) => {
                 self.metrics.request(method, status.name());
@@ -479,10 +482,13 @@ impl OcspServer {
         }
     }
 
-    fn options_max_ids(&self) -> usize {
+    /// Requests are parsed before their issuer is known: all issuers share the serve settings,
+    /// so the first one's limits apply.
+    fn request_limits(&self) -> RequestLimits {
         self.issuers
             .first()
-            .map_or(16, |i| i.responder.config().max_cert_ids)
+            .map(|i| i.responder.config().request_limits())
+            .unwrap_or_default()
     }
 
     fn issuer_of(&self, parsed: &ParsedRequest) -> Option<usize> {

@@ -9,7 +9,10 @@ use std::{
 use der::{Decode, Encode};
 use gica_pki::{
     CrlReason, DigestAlgorithm, Signer, SignerOptions, SoftwareSigner, cert,
-    certgen::CertificateParams, ocsp::*, x509_cert::Certificate,
+    certgen::CertificateParams,
+    der::asn1::{ObjectIdentifier, OctetString},
+    ocsp::*,
+    x509_cert::{Certificate, ext::Extension},
 };
 
 fn path(rel: &str) -> String {
@@ -281,6 +284,61 @@ fn malformed_requests_and_limits() {
         m,
         "no CertID"
     );
+}
+
+#[test]
+fn nonce_limits_follow_rfc9654_and_critical_extensions_are_refused() {
+    let issuer = load("pki/int-ca.pem");
+    let leaf = load("pki/tsa-rsa.pem");
+    let m = Err(OcspResponseStatus::MalformedRequest);
+    let base = OcspRequestBuilder::new()
+        .certificate(&leaf, &issuer, DigestAlgorithm::Sha1)
+        .expect("id");
+    let with_nonce = |len: usize| base.clone().nonce(vec![9; len]).build();
+    let parse = |req: &gica_pki::ocsp::OcspRequest, max_nonce_len: usize| {
+        parse_request_with(
+            &req.to_der().expect("der"),
+            RequestLimits {
+                max_nonce_len,
+                ..RequestLimits::default()
+            },
+        )
+        .map(|p| p.nonce.map(|n| nonce_value(&n).len()))
+    };
+    // Raised limit: 64-octet nonces are echoed; the RFC 9654 ceiling of 128 always holds.
+    assert_eq!(parse(&with_nonce(64), 128), Ok(Some(64)));
+    assert_eq!(parse(&with_nonce(128), 128), Ok(Some(128)));
+    assert_eq!(parse(&with_nonce(129), 1000).map(|_| ()), m, "over 128");
+    assert_eq!(
+        parse(&with_nonce(33), 32).map(|_| ()),
+        m,
+        "over the default"
+    );
+    let unknown = |critical: bool| Extension {
+        extn_id: ObjectIdentifier::new_unwrap("1.3.6.1.4.1.99999.7"),
+        critical,
+        extn_value: OctetString::new(vec![0x05, 0x00]).expect("octets"),
+    };
+    // requestExtensions: an unknown extension is ignored unless critical (RFC 6960 4.4).
+    for (critical, expect_ok) in [(false, true), (true, false)] {
+        let mut req = with_nonce(16);
+        req.tbs_request
+            .request_extensions
+            .as_mut()
+            .expect("nonce extension")
+            .push(unknown(critical));
+        assert_eq!(parse(&req, 32).is_ok(), expect_ok, "critical={critical}");
+    }
+    // A critical nonce is understood.
+    let mut req = with_nonce(16);
+    req.tbs_request.request_extensions.as_mut().expect("nonce")[0].critical = true;
+    assert_eq!(parse(&req, 32), Ok(Some(16)));
+    // singleRequestExtensions: none is understood, so any critical one is refused.
+    for (critical, expect_ok) in [(false, true), (true, false)] {
+        let mut req = base.clone().build();
+        req.tbs_request.request_list[0].single_request_extensions = Some(vec![unknown(critical)]);
+        assert_eq!(parse(&req, 32).is_ok(), expect_ok, "critical={critical}");
+    }
 }
 
 #[test]

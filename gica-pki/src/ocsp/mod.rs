@@ -14,6 +14,6 @@ pub use client::{
     OcspRequestBuilder, OcspVerifier, OcspVerifyError, VerifiedResponse, VerifiedStatus, serial_of,
 };
 pub use responder::{
-    MAX_NONCE_LEN, NotIssuedPolicy, ParsedRequest, Responder, ResponderConfig, ResponderIdKind,
-    Status, nonce_value, parse_request,
+    MAX_NONCE_LEN, NotIssuedPolicy, ParsedRequest, RFC9654_MAX_NONCE_LEN, RequestLimits, Responder,
+    ResponderConfig, ResponderIdKind, Status, nonce_value, parse_request, parse_request_with,
 };

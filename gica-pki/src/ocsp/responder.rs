@@ -21,8 +21,32 @@ use super::asn1::{
 };
 use crate::{CrlReason, DigestAlgorithm, Error, Result, Signer, cert, oid, signer::key_matches};
 
-/// Longest nonce accepted (RFC 8954 3: 1..=32 octets).
+/// Longest nonce accepted by default: 32 octets, the ceiling of RFC 8954 2.1 and the length
+/// RFC 9654 2.1 tells clients to send.
 pub const MAX_NONCE_LEN: usize = 32;
+
+/// Longest nonce any configuration may accept: RFC 9654 2.1 (which obsoletes RFC 8954)
+/// allows nonces of 1 to 128 octets; anything longer is always `malformedRequest`.
+pub const RFC9654_MAX_NONCE_LEN: usize = 128;
+
+/// Limits applied while parsing a request.
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+pub struct RequestLimits {
+    /// Most CertIDs in one request (default 16).
+    pub max_cert_ids: usize,
+    /// Longest nonce echoed (default [`MAX_NONCE_LEN`]; clamped to
+    /// [`RFC9654_MAX_NONCE_LEN`]). Longer nonces are `malformedRequest`.
+    pub max_nonce_len: usize,
+}
+
+impl Default for RequestLimits {
+    fn default() -> Self {
+        Self {
+            max_cert_ids: 16,
+            max_nonce_len: MAX_NONCE_LEN,
+        }
+    }
+}
 
 /// A request that parsed and passed the responder's limits.
 #[derive(Clone, Debug)]
@@ -33,8 +57,7 @@ pub struct ParsedRequest {
     pub nonce: Option<Extension>,
 }
 
-/// Parses an OCSPRequest: at least one and at most `max_cert_ids` CertIDs, a nonce of 1..=32
-/// octets if any. Everything else is `malformedRequest`.
+/// Parses an OCSPRequest with the default nonce limit: see [`parse_request_with`].
 ///
 /// ```
 /// use gica_pki::ocsp::{parse_request, OcspResponseStatus};
@@ -44,15 +67,52 @@ pub fn parse_request(
     der: &[u8],
     max_cert_ids: usize,
 ) -> std::result::Result<ParsedRequest, OcspResponseStatus> {
+    parse_request_with(
+        der,
+        RequestLimits {
+            max_cert_ids,
+            ..RequestLimits::default()
+        },
+    )
+}
+
+/// Parses an OCSPRequest: version 1, at least one and at most `limits.max_cert_ids` CertIDs,
+/// at most one nonce, of 1 to `limits.max_nonce_len` octets. A critical extension the
+/// responder does not understand (anything but the nonce among requestExtensions, anything
+/// at all among singleRequestExtensions) is refused (RFC 6960 4.4: unrecognized extensions
+/// are ignored unless critical). Everything refused is `malformedRequest`.
+///
+/// ```
+/// use gica_pki::ocsp::{OcspResponseStatus, RequestLimits, parse_request_with};
+/// let limits = RequestLimits { max_nonce_len: 64, ..RequestLimits::default() };
+/// assert_eq!(
+///     parse_request_with(&[0x30, 0x00], limits).unwrap_err(),
+///     OcspResponseStatus::MalformedRequest
+/// );
+/// ```
+pub fn parse_request_with(
+    der: &[u8],
+    limits: RequestLimits,
+) -> std::result::Result<ParsedRequest, OcspResponseStatus> {
     let malformed = OcspResponseStatus::MalformedRequest;
+    let max_nonce_len = limits.max_nonce_len.clamp(1, RFC9654_MAX_NONCE_LEN);
     let req = OcspRequest::from_der(der).map_err(|_| malformed)?;
     let tbs = req.tbs_request;
-    if tbs.version != 0 || tbs.request_list.is_empty() || tbs.request_list.len() > max_cert_ids {
+    if tbs.version != 0
+        || tbs.request_list.is_empty()
+        || tbs.request_list.len() > limits.max_cert_ids
+    {
         return Err(malformed);
     }
     let nonce = match tbs.request_extensions {
         None => None,
         Some(exts) => {
+            if exts
+                .iter()
+                .any(|e| e.critical && e.extn_id != oid::OCSP_NONCE)
+            {
+                return Err(malformed);
+            }
             let mut nonces = exts.into_iter().filter(|e| e.extn_id == oid::OCSP_NONCE);
             let n = nonces.next();
             if nonces.next().is_some() {
@@ -60,17 +120,25 @@ pub fn parse_request(
             }
             if let Some(ext) = &n {
                 let len = nonce_value(ext).len();
-                if !(1..=MAX_NONCE_LEN).contains(&len) {
+                if !(1..=max_nonce_len).contains(&len) {
                     return Err(malformed);
                 }
             }
             n
         }
     };
-    Ok(ParsedRequest {
-        cert_ids: tbs.request_list.into_iter().map(|r| r.req_cert).collect(),
-        nonce,
-    })
+    let mut cert_ids = Vec::with_capacity(tbs.request_list.len());
+    for r in tbs.request_list {
+        if r.single_request_extensions
+            .iter()
+            .flatten()
+            .any(|e| e.critical)
+        {
+            return Err(malformed);
+        }
+        cert_ids.push(r.req_cert);
+    }
+    Ok(ParsedRequest { cert_ids, nonce })
 }
 
 /// The nonce octets of a nonce extension: the inner OCTET STRING (RFC 8954), or the raw
@@ -133,6 +201,18 @@ pub struct ResponderConfig {
     pub responder_id: ResponderIdKind,
     /// Answer for serials never issued.
     pub not_issued: NotIssuedPolicy,
+    /// Longest nonce echoed; see [`RequestLimits::max_nonce_len`].
+    pub max_nonce_len: usize,
+}
+
+impl ResponderConfig {
+    /// The parsing limits this configuration sets.
+    pub fn request_limits(&self) -> RequestLimits {
+        RequestLimits {
+            max_cert_ids: self.max_cert_ids,
+            max_nonce_len: self.max_nonce_len,
+        }
+    }
 }
 
 impl Default for ResponderConfig {
@@ -142,6 +222,7 @@ impl Default for ResponderConfig {
             validity: Duration::from_secs(3600),
             responder_id: ResponderIdKind::ByKey,
             not_issued: NotIssuedPolicy::Unknown,
+            max_nonce_len: MAX_NONCE_LEN,
         }
     }
 }
