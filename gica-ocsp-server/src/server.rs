@@ -723,13 +723,26 @@ impl OcspServer {
 
     /// Polls the store for revocations after `seq` every `interval` and drops affected cache
     /// entries, so a revocation made by any process sharing the database is answered within
-    /// `interval`. While polling fails, the cache is bypassed once `max_staleness` passes.
+    /// `interval`. While polling fails, the cache is bypassed once `max_staleness` passes; when
+    /// polling works again after that, everything cached is dropped (changes of the outage may
+    /// have been pruned from the log). Every [`PRUNE_EVERY`] it deletes change-log entries
+    /// older than [`CHANGE_RETENTION`] (or ten times `max_staleness`, if longer).
     pub async fn follow_changes(self: Arc<Self>, mut seq: i64, interval: Duration) {
         let mut tick = tokio::time::interval(interval);
+        let mut last_prune = Instant::now();
+        let retention = CHANGE_RETENTION.max(self.options.max_staleness * 10);
         loop {
             tick.tick().await;
+            let was_trusted = self.cache_trusted();
             match self.store.changes_since(seq, 10_000).await {
                 Ok(changes) => {
+                    if !was_trusted {
+                        let n = self.clear_cache();
+                        tracing::warn!(
+                            dropped = n,
+                            "change log readable again after an outage: cache emptied"
+                        );
+                    }
                     if !changes.is_empty() {
                         seq = changes.iter().map(|c| c.seq).max().unwrap_or(seq);
                         let pairs: Vec<_> =
@@ -744,9 +757,39 @@ impl OcspServer {
                 }
                 Err(e) => tracing::warn!(error = %e, "polling the change log failed"),
             }
+            if last_prune.elapsed() >= PRUNE_EVERY {
+                last_prune = Instant::now();
+                match self
+                    .store
+                    .prune_changes(SystemTime::now() - retention)
+                    .await
+                {
+                    Ok(n) => tracing::debug!(deleted = n, "change log pruned"),
+                    Err(e) => tracing::warn!(error = %e, "pruning the change log failed"),
+                }
+            }
         }
     }
+
+    /// Drops every cached response, path alias and status; returns how many responses.
+    fn clear_cache(&self) -> usize {
+        let mut cache = self.lock_cache();
+        cache.epoch += 1;
+        let n = cache.slots.len();
+        cache.slots.clear();
+        cache.paths.clear();
+        cache.statuses.clear();
+        n
+    }
 }
+
+/// How often a responder prunes the change log.
+pub const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+
+/// How long change-log entries are kept: far longer than any follower polls apart (a
+/// follower whose polls fail for longer than `max_staleness` empties its cache anyway), with
+/// room for clock differences between the hosts that write and prune.
+pub const CHANGE_RETENTION: Duration = Duration::from_secs(86_400);
 
 fn unix_secs(t: SystemTime) -> u64 {
     t.duration_since(SystemTime::UNIX_EPOCH)

@@ -204,6 +204,7 @@ on_both_backends!(
     crl_numbers_increase,
     crl_snapshots_agree_with_their_numbers,
     changes_in_order,
+    pruned_changes_keep_sequence_numbers,
     import_all_or_nothing,
     import_index_file,
     import_large_index,
@@ -590,6 +591,31 @@ async fn changes_in_order<B: Backend>(db: B) {
     );
     assert!(s.changes_since(base, 0).await.expect("changes").is_empty());
     assert!(s.changes_since(base, -1).await.expect("changes").is_empty());
+}
+
+async fn pruned_changes_keep_sequence_numbers<B: Backend>(db: B) {
+    let s = db.open().await;
+    for serial in [[0x01], [0x02]] {
+        s.revoke("issuer-p", &serial, at(1_700_000_000), None, None)
+            .await
+            .expect("revoke");
+    }
+    let before = s.changes_since(0, 100).await.expect("changes");
+    assert_eq!(before.len(), 2);
+    // Entries recorded now are not older than an hour ago: nothing goes.
+    let hour_ago = SystemTime::now() - std::time::Duration::from_secs(3600);
+    assert_eq!(s.prune_changes(hour_ago).await.expect("prune"), 0);
+    // Everything recorded up to now goes, the newest entry included.
+    let later = SystemTime::now() + std::time::Duration::from_secs(2);
+    assert_eq!(s.prune_changes(later).await.expect("prune"), 2);
+    assert!(s.changes_since(0, 100).await.expect("changes").is_empty());
+    // The next change still comes after everything a follower may have seen.
+    s.revoke("issuer-p", &[0x03], at(1_700_000_000), None, None)
+        .await
+        .expect("revoke");
+    let after = s.changes_since(0, 100).await.expect("changes");
+    assert_eq!(after.len(), 1);
+    assert!(after[0].seq > before[1].seq, "a sequence number was reused");
 }
 
 async fn import_all_or_nothing<B: Backend>(db: B) {

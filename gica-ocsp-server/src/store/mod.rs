@@ -156,6 +156,12 @@ pub trait RevocationStore: Send + Sync {
         seq: i64,
         limit: i64,
     ) -> impl Future<Output = Result<Vec<Change>, StoreError>> + Send;
+    /// Deletes change-log entries recorded before `before`; returns how many. Sequence
+    /// numbers are never reused afterwards, so a follower's position stays valid.
+    fn prune_changes(
+        &self,
+        before: SystemTime,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
     /// Imports records in one transaction: all or nothing.
     fn import(
         &self,
@@ -243,6 +249,10 @@ impl RevocationStore for AnyStore {
 
     async fn crl_snapshot(&self, issuer: &str) -> Result<CrlSnapshot, StoreError> {
         on_backend!(self, s => s.crl_snapshot(issuer))
+    }
+
+    async fn prune_changes(&self, before: SystemTime) -> Result<u64, StoreError> {
+        on_backend!(self, s => s.prune_changes(before))
     }
 
     async fn import(&self, records: &[CertRecord]) -> Result<ImportSummary, StoreError> {
@@ -369,6 +379,8 @@ mod sql {
     pub(super) const NEXT_CRL_NUMBER: &str = "INSERT INTO crl_numbers (issuer, last_number) \
          VALUES ($1, 1) ON CONFLICT (issuer) \
          DO UPDATE SET last_number = crl_numbers.last_number + 1 RETURNING last_number";
+
+    pub(super) const PRUNE_CHANGES: &str = "DELETE FROM changes WHERE recorded_at < $1";
 
     pub(super) const CHANGES_SINCE: &str =
         "SELECT seq, issuer, serial FROM changes WHERE seq > $1 ORDER BY seq LIMIT $2";
@@ -665,6 +677,17 @@ macro_rules! sql_store {
                         })
                     })
                     .collect()
+            }
+
+            async fn prune_changes(
+                &self,
+                before: std::time::SystemTime,
+            ) -> Result<u64, $crate::store::StoreError> {
+                let done = sqlx::query($crate::store::sql::PRUNE_CHANGES)
+                    .bind($crate::store::unix_secs(before))
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected())
             }
 
             async fn import(
