@@ -523,6 +523,7 @@ fn crls_verify_with_openssl_for_an_intermediate() {
             &issuer,
             key.as_ref(),
             Duration::from_secs(3600),
+            None,
         )
         .await
         .expect("crl")

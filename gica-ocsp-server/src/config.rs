@@ -53,6 +53,11 @@ pub struct ServeArgs {
     /// The issuer's CA key (PEM): signs OCSP when no responder is given, and CRLs.
     #[arg(long, value_name = "PEM")]
     pub ca_key: Option<PathBuf>,
+    /// URL the issuer's CRL is published at: written into the CRL as its
+    /// issuingDistributionPoint (critical, RFC 5280 5.2.5), so relying parties can match it
+    /// to the cRLDistributionPoints of certificates [default: no IDP].
+    #[arg(long, value_name = "URL")]
+    pub crl_url: Option<String>,
     /// Name in `/crl/{name}.crl` [default: the issuer file's stem].
     #[arg(long, value_name = "NAME")]
     pub name: Option<String>,
@@ -169,6 +174,9 @@ pub struct CrlArgs {
     /// nextUpdate - thisUpdate [default: 24h].
     #[arg(long, value_name = "DURATION")]
     pub next_update: Option<String>,
+    /// URL the CRL is published at, written as its issuingDistributionPoint.
+    #[arg(long, value_name = "URL")]
+    pub crl_url: Option<String>,
 }
 
 /// One issuer in the TOML file.
@@ -185,6 +193,8 @@ pub struct IssuerConfig {
     pub responder_cert: Option<PathBuf>,
     /// Delegated responder key.
     pub responder_key: Option<PathBuf>,
+    /// CRL issuingDistributionPoint URL.
+    pub crl_url: Option<String>,
 }
 
 /// The `--config` file.
@@ -295,6 +305,7 @@ impl ServeSettings {
                 ca_key: args.ca_key.clone(),
                 responder_cert: args.responder_cert.clone(),
                 responder_key: args.responder_key.clone(),
+                crl_url: args.crl_url.clone(),
             }],
             None => file.issuer.clone(),
         };
@@ -308,6 +319,9 @@ impl ServeSettings {
                 return Err(ConfigError(
                     "--responder-cert and --responder-key go together".into(),
                 ));
+            }
+            if let Some(url) = &i.crl_url {
+                crate::crl::idp_for_url(url).map_err(ConfigError)?;
             }
             if i.responder_cert.is_none() && i.ca_key.is_none() {
                 return Err(ConfigError(format!(

@@ -99,6 +99,7 @@ pub fn load_key(path: &Path) -> Result<Arc<dyn Signer>, AppError> {
 struct CrlJob {
     issuer: usize,
     key: Arc<dyn Signer>,
+    idp: Option<gica_pki::crl::IssuingDistributionPoint>,
 }
 
 /// A configured responder, ready to serve.
@@ -179,7 +180,17 @@ impl Service {
                 )
             });
             if let Some(key) = ca_key {
-                crl_jobs.push(CrlJob { issuer: idx, key });
+                let idp = ic
+                    .crl_url
+                    .as_deref()
+                    .map(crl::idp_for_url)
+                    .transpose()
+                    .map_err(config::ConfigError)?;
+                crl_jobs.push(CrlJob {
+                    issuer: idx,
+                    key,
+                    idp,
+                });
             }
             issuers.push(IssuerState {
                 name,
@@ -224,6 +235,7 @@ impl Service {
             issuer.responder.issuer(),
             job.key.as_ref(),
             self.settings.crl_next_update,
+            job.idp.as_ref(),
         )
         .await?;
         tracing::info!(issuer = %issuer.name, bytes = der.len(), "CRL generated");

@@ -168,6 +168,12 @@ async fn run(cli: Cli) -> Result<(), AppError> {
             let issuer = load_cert(&args.issuer)?;
             let key = load_key(&args.ca_key)?;
             let next = parse_duration(args.next_update.as_deref().unwrap_or("24h"))?;
+            let idp = args
+                .crl_url
+                .as_deref()
+                .map(gica_ocsp_server::crl::idp_for_url)
+                .transpose()
+                .map_err(gica_ocsp_server::config::ConfigError)?;
             let store = AnyStore::connect(&args.db).await?;
             let der = gica_ocsp_server::crl::generate(
                 &store,
@@ -175,6 +181,7 @@ async fn run(cli: Cli) -> Result<(), AppError> {
                 &issuer,
                 key.as_ref(),
                 next,
+                idp.as_ref(),
             )
             .await?;
             std::fs::write(&args.out, &der).map_err(|source| AppError::Io {

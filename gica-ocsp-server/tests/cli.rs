@@ -850,6 +850,44 @@ fn crl_files_verify_and_number_increases_and_next_update_is_honoured() {
         "2y",
     ]);
     assert!(err.contains("\"2y\""), "{err}");
+
+    // --crl-url: a critical issuingDistributionPoint naming that URL; still verifies.
+    let with_idp = s(&dir.path().join("idp.crl"));
+    ok(&[
+        "crl",
+        "--db",
+        &db,
+        "--issuer",
+        &issuer,
+        "--ca-key",
+        &key,
+        "--out",
+        &with_idp,
+        "--crl-url",
+        "http://crl.gica.ir/int-ca.crl",
+    ]);
+    crl_verifies(&with_idp, &issuer);
+    let text = crl_info(&with_idp).text;
+    assert!(
+        text.contains("X509v3 Issuing Distribution Point: critical")
+            && text.contains("URI:http://crl.gica.ir/int-ca.crl"),
+        "{text}"
+    );
+    assert!(!a.text.contains("Issuing Distribution Point"), "{}", a.text);
+    let err = refused(&[
+        "crl",
+        "--db",
+        &db,
+        "--issuer",
+        &issuer,
+        "--ca-key",
+        &key,
+        "--out",
+        &s(&dir.path().join("never.crl")),
+        "--crl-url",
+        "int-ca.crl",
+    ]);
+    assert!(err.contains("absolute"), "{err}");
 }
 
 // ---------------------------------------------------------------------------------------------
