@@ -435,11 +435,18 @@ fn builder_validates_before_signing() {
         build_crl(&ca, &key, &both, []),
         Err(CrlError::InvalidIdp(_))
     ));
-    let mut empty = params;
+    let mut empty = params.clone();
     empty.idp = Some(IssuingDistributionPoint::default());
     assert!(matches!(
         build_crl(&ca, &key, &empty, []),
         Err(CrlError::InvalidIdp(_))
+    ));
+    // removeFromCRL belongs to delta CRLs (RFC 5280 5.3.1): relying parties would read it on
+    // a full CRL as one more revocation.
+    let remove = [RevokedEntry::new(&[7], params.this_update).reason(CrlReason::RemoveFromCrl)];
+    assert!(matches!(
+        build_crl(&ca, &key, &params, remove),
+        Err(CrlError::RemoveFromCrlOnFullCrl)
     ));
 }
 
@@ -678,7 +685,13 @@ fn generated_entries() -> impl Strategy<Value = Vec<Generated>> {
     let entry = (
         (1u8..=255, proptest::collection::vec(any::<u8>(), 0..20)),
         0u64..4_102_444_800,
-        proptest::option::of(proptest::sample::select(CrlReason::ALL.to_vec())),
+        proptest::option::of(proptest::sample::select(
+            // Every reason a full CRL may carry (removeFromCRL is refused, tested above).
+            CrlReason::ALL
+                .into_iter()
+                .filter(|r| *r != CrlReason::RemoveFromCrl)
+                .collect::<Vec<_>>(),
+        )),
         proptest::option::of(0u64..4_102_444_800),
     )
         .prop_map(|((first, rest), time, reason, invalidity)| {

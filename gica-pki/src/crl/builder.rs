@@ -196,6 +196,9 @@ fn encode_entry(
     let time = TimeTlv::rfc5280(entry.revocation_time)?;
     let reason = match entry.reason {
         None | Some(CrlReason::Unspecified) => None,
+        // RFC 5280 5.3.1: removeFromCRL is for delta CRLs only; on a full CRL relying parties
+        // would treat the entry as revoked, the opposite of what it means.
+        Some(CrlReason::RemoveFromCrl) => return Err(CrlError::RemoveFromCrlOnFullCrl),
         Some(r) => Some(r.code()),
     };
     let invalidity = entry

@@ -334,6 +334,9 @@ pub enum CrlError {
     /// The issuingDistributionPoint asked for is not valid (empty, or both scope flags set).
     #[error("issuingDistributionPoint: {0}")]
     InvalidIdp(&'static str),
+    /// An entry has reason removeFromCRL, which only delta CRLs may carry (RFC 5280 5.3.1).
+    #[error("removeFromCRL is only for delta CRLs")]
+    RemoveFromCrlOnFullCrl,
     /// The CRL would exceed the 4 GiB DER length gica writes.
     #[error("CRL too large")]
     TooLarge,
