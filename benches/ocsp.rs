@@ -12,8 +12,8 @@
 //!    `gica_serve::serve` with a handler that returns the same response bytes with
 //!    Content-Type application/ocsp-response and does nothing else.
 //! 3. Drives each from a one-thread tokio runtime with C keep-alive connections and a minimal
-//!    hand-written HTTP/1.1 client (the one of `benches/tsa_load.rs`), D seconds each after a
-//!    warm-up, one phase after the other:
+//!    hand-written HTTP/1.1 client (`load::drive`, shared with `benches/tsa_load.rs`), D
+//!    seconds each after a warm-up, one phase after the other:
 //!    - `get`: `GET /ocsp/{url-encoded base64 of a nonce-less request}` (the cached path);
 //!    - `baseline`: the same GET against the static server;
 //!    - `nonce`: `POST /ocsp` with a fresh nonce in every request (the signed-per-request
@@ -26,7 +26,13 @@
 //!    OCSPResponse (and, for `nonce`, contain its own nonce; for `baseline`, the same length).
 //! 4. Prints the rates, cached-GET / baseline (goal >= 80 %), nonce responses/s against raw
 //!    signatures/s x cores (goal >= 85 %), p50/p99/max latency, errors, and where the CPU went
-//!    (per thread kind, from /proc on Linux).
+//!    (per thread kind, from /proc on Linux; signing is the product's `gica-sign-N` threads
+//!    or the experiments' `srv-block-*`).
+//!
+//! The options common to the load benches, the fixtures, the raw signing rate, the server
+//! runtime, the client and the CPU accounting are in `benches/load/mod.rs`, shared with
+//! `benches/tsa_load.rs`; this file has the OCSP's own: the phases, their requests and
+//! checks, the microbenchmarks, the experiments and the report.
 //!
 //! ```text
 //! cargo bench --bench ocsp                          # 64 connections, 10 s a phase
@@ -38,8 +44,7 @@
 //! Environment: GICA_LOAD_SECS, GICA_LOAD_CONNS, GICA_LOAD_SIGNING_THREADS,
 //! GICA_LOAD_SERVER_WORKERS (both default to the core count), GICA_LOAD_PHASES (a
 //! comma-separated list of get, baseline, nonce, get-lean, nonce-pool, nonce-queue,
-//! nonce-inline, or
-//! `default`, `experiments`, `all`). Command-line flags (`--secs`, `--conns`, `--phases`,
+//! nonce-inline, or `default`, `experiments`, `all`). Command-line flags (`--secs`, `--conns`, `--phases`,
 //! `--quick`) win over the environment; unknown arguments (cargo's `--bench`) are ignored.
 //!
 //! Experiments (opt-in, see `mod experiment`), to tell where the product's time goes:
@@ -51,11 +56,7 @@
 use std::{
     collections::{BTreeMap, HashMap},
     net::SocketAddr,
-    ops::Range,
-    sync::{
-        Arc,
-        atomic::{AtomicUsize, Ordering},
-    },
+    sync::Arc,
     time::{Duration, Instant, SystemTime},
 };
 
@@ -69,7 +70,7 @@ use gica_ocsp_server::{
     store::{AnyStore, RevocationStore},
 };
 use gica_pki::{
-    DigestAlgorithm, Signer, SignerOptions, SoftwareSigner, cert,
+    DigestAlgorithm,
     ocsp::{
         CertId, OcspRequest, OcspRequestBuilder, OcspVerifier, Responder, ResponderConfig, Status,
         VerifiedStatus, nonce_value, parse_request,
@@ -78,19 +79,16 @@ use gica_pki::{
 };
 use hyper::StatusCode;
 use tokio::{
-    io::{AsyncReadExt, AsyncWriteExt},
+    io::AsyncWriteExt,
     net::{TcpListener, TcpStream},
 };
 
-/// Longest a single request may take before it counts as an error (the signing queue's own
-/// wait is 5 s).
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-/// A connection gives up after this many failures in a row.
-const MAX_CONSECUTIVE_FAILURES: u32 = 3;
-const MAX_HEADER_BYTES: usize = 16 * 1024;
-/// Bound on stopping a server once its clients are gone.
-const STOP_TIMEOUT: Duration = Duration::from_secs(10);
+#[path = "load/mod.rs"]
+mod load;
+
+/// The fixture intermediate CA: issuer of tsa-p256, signs its own OCSP responses.
+const CA_CERT: &str = "int-ca.pem";
+const CA_KEY: &str = "int-ca.key";
 /// Goals, in percent.
 const GOAL_GET_VS_BASELINE: f64 = 80.0;
 const GOAL_NONCE_VS_IDEAL: f64 = 85.0;
@@ -178,125 +176,22 @@ impl PhaseKind {
 
 #[derive(Debug)]
 struct Opts {
-    secs: f64,
-    warmup: f64,
-    raw_secs: f64,
-    conns: usize,
-    signing_threads: Option<usize>,
-    server_workers: Option<usize>,
+    load: load::Opts,
     phases: Vec<PhaseKind>,
-}
-
-fn parse_num<T: std::str::FromStr>(what: &str, v: &str) -> T {
-    v.trim()
-        .parse()
-        .unwrap_or_else(|_| panic!("{what}: not a number: {v:?}"))
 }
 
 impl Opts {
     fn from_env_and_args() -> Self {
-        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
-        let mut o = Opts {
-            secs: 10.0,
-            warmup: 1.0,
-            raw_secs: 2.0,
-            conns: 64,
-            signing_threads: None,
-            server_workers: None,
-            phases: PhaseKind::ALL.to_vec(),
-        };
-        let mut secs_set = false;
-        if let Some(v) = env("GICA_LOAD_SECS") {
-            o.secs = parse_num("GICA_LOAD_SECS", &v);
-            secs_set = true;
+        let mut phases = PhaseKind::ALL.to_vec();
+        let load =
+            load::Opts::from_env_and_args(&mut [("GICA_LOAD_PHASES", "--phases", &mut |v| {
+                phases = PhaseKind::parse_list(v)
+            })]);
+        if phases.is_empty() {
+            phases = PhaseKind::ALL.to_vec();
         }
-        if let Some(v) = env("GICA_LOAD_CONNS") {
-            o.conns = parse_num("GICA_LOAD_CONNS", &v);
-        }
-        if let Some(v) = env("GICA_LOAD_SIGNING_THREADS") {
-            o.signing_threads = Some(parse_num("GICA_LOAD_SIGNING_THREADS", &v));
-        }
-        if let Some(v) = env("GICA_LOAD_SERVER_WORKERS") {
-            o.server_workers = Some(parse_num("GICA_LOAD_SERVER_WORKERS", &v));
-        }
-        if let Some(v) = env("GICA_LOAD_PHASES") {
-            o.phases = PhaseKind::parse_list(&v);
-        }
-        let mut quick = false;
-        let args: Vec<String> = std::env::args().skip(1).collect();
-        let mut i = 0;
-        while i < args.len() {
-            let a = args[i].as_str();
-            let (flag, inline) = match a.split_once('=') {
-                Some((f, v)) => (f, Some(v.to_string())),
-                None => (a, None),
-            };
-            let mut value = || {
-                inline.clone().or_else(|| {
-                    i += 1;
-                    args.get(i).cloned()
-                })
-            };
-            match flag {
-                "--quick" => quick = true,
-                "--secs" => {
-                    if let Some(v) = value() {
-                        o.secs = parse_num("--secs", &v);
-                        secs_set = true;
-                    }
-                }
-                "--conns" => {
-                    if let Some(v) = value() {
-                        o.conns = parse_num("--conns", &v);
-                    }
-                }
-                "--phases" => {
-                    if let Some(v) = value() {
-                        o.phases = PhaseKind::parse_list(&v);
-                    }
-                }
-                _ => {} // cargo's --bench, filters, anything else
-            }
-            i += 1;
-        }
-        if quick {
-            if !secs_set {
-                o.secs = 2.0;
-            }
-            o.warmup = 0.5;
-            o.raw_secs = 1.0;
-        }
-        o.secs = o.secs.clamp(0.2, 3600.0);
-        o.conns = o.conns.clamp(1, 4000);
-        if o.phases.is_empty() {
-            o.phases = PhaseKind::ALL.to_vec();
-        }
-        o
+        Opts { load, phases }
     }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Fixtures.
-
-fn fixture_path(name: &str) -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("testdata/pki")
-        .join(name)
-}
-
-fn fixture(name: &str) -> String {
-    let p = fixture_path(name);
-    std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-}
-
-fn cert1(name: &str) -> Certificate {
-    cert::load_pem_certs(&fixture(name))
-        .expect("fixture certificates")
-        .remove(0)
-}
-
-fn ca_signer() -> SoftwareSigner {
-    SoftwareSigner::from_pem(&fixture("int-ca.key"), SignerOptions::default()).expect("fixture key")
 }
 
 fn magnitude(c: &Certificate) -> Vec<u8> {
@@ -305,149 +200,11 @@ fn magnitude(c: &Certificate) -> Vec<u8> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Single-thread microbenchmarks.
-
-/// A rate measured on one thread.
-#[derive(Clone, Copy, Debug)]
-struct Rate {
-    /// Operations per wall-clock second.
-    per_sec: f64,
-    n: u64,
-    /// Operations per CPU-second of this thread (None without /proc).
-    per_cpu_second: Option<f64>,
-}
-
-impl Rate {
-    fn us(&self) -> f64 {
-        1e6 / self.per_sec
-    }
-}
-
-/// Runs `op` back to back on this thread for about `secs`.
-fn rate_of(secs: f64, ticks: f64, mut op: impl FnMut()) -> Rate {
-    for _ in 0..3 {
-        op();
-    }
-    let budget = Duration::from_secs_f64(secs);
-    let cpu0 = stat_cpu_secs("/proc/thread-self/stat", ticks);
-    let start = Instant::now();
-    let mut n = 0u64;
-    while start.elapsed() < budget {
-        op();
-        n += 1;
-    }
-    let wall = start.elapsed().as_secs_f64();
-    let cpu1 = stat_cpu_secs("/proc/thread-self/stat", ticks);
-    let cpu = cpu0.zip(cpu1).map(|(a, b)| b - a).filter(|c| *c > 0.0);
-    Rate {
-        per_sec: n as f64 / wall,
-        n,
-        per_cpu_second: cpu.map(|c| n as f64 / c),
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// The client.
-
-#[derive(Default)]
-struct ConnStats {
-    ok: u64,
-    errors: BTreeMap<String, u64>,
-    latencies_us: Vec<u32>,
-    verified: u64,
-}
-
-impl ConnStats {
-    fn error(&mut self, kind: impl Into<String>) {
-        *self.errors.entry(kind.into()).or_default() += 1;
-    }
-}
-
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
-}
-
-/// Reads one response into `buf`; returns (status code, body range).
-async fn read_response(
-    s: &mut TcpStream,
-    buf: &mut Vec<u8>,
-) -> Result<(u16, Range<usize>), String> {
-    buf.clear();
-    let header_end = loop {
-        if s.read_buf(buf).await.map_err(|e| format!("read: {e}"))? == 0 {
-            return Err("connection closed".into());
-        }
-        if let Some(p) = find(buf, b"\r\n\r\n") {
-            break p + 4;
-        }
-        if buf.len() > MAX_HEADER_BYTES {
-            return Err("headers too long".into());
-        }
-    };
-    let head = &buf[..header_end];
-    let status = head
-        .strip_prefix(b"HTTP/1.1 ")
-        .and_then(|r| r.get(..3))
-        .and_then(|c| std::str::from_utf8(c).ok())
-        .and_then(|c| c.parse::<u16>().ok())
-        .ok_or("bad status line")?;
-    let len = head
-        .split(|&b| b == b'\n')
-        .find_map(|line| {
-            let line = std::str::from_utf8(line).ok()?;
-            let (name, value) = line.split_once(':')?;
-            name.trim()
-                .eq_ignore_ascii_case("content-length")
-                .then(|| value.trim().parse::<usize>().ok())?
-        })
-        .ok_or("no Content-Length")?;
-    let end = header_end + len;
-    while buf.len() < end {
-        if s.read_buf(buf)
-            .await
-            .map_err(|e| format!("read body: {e}"))?
-            == 0
-        {
-            return Err("connection closed in body".into());
-        }
-    }
-    if buf.len() > end {
-        return Err("bytes after the response (unexpected pipelining)".into());
-    }
-    Ok((status, header_end..end))
-}
-
-/// Reads a DER length at `b[*i..]`.
-fn der_len(b: &[u8], i: &mut usize) -> Option<usize> {
-    let first = *b.get(*i)?;
-    *i += 1;
-    if first < 0x80 {
-        return Some(usize::from(first));
-    }
-    let n = usize::from(first & 0x7f);
-    if n == 0 || n > 4 {
-        return None;
-    }
-    let mut len = 0usize;
-    for _ in 0..n {
-        len = (len << 8) | usize::from(*b.get(*i)?);
-        *i += 1;
-    }
-    Some(len)
-}
+// The client's side of the exchange (the client itself is `load::drive`).
 
 /// Cheap check: `SEQUENCE { ENUMERATED 0 (successful), [0] ... }` spanning the whole body.
 fn looks_successful(b: &[u8]) -> bool {
-    let mut i = 0;
-    if b.first() != Some(&0x30) {
-        return false;
-    }
-    i += 1;
-    match der_len(b, &mut i) {
-        Some(l) if i + l == b.len() => {}
-        _ => return false,
-    }
-    b.get(i..i + 4) == Some(&[0x0a, 0x01, 0x00, 0xa0][..])
+    load::der_looks_like(b, 0, &[0x0a, 0x01, 0x00, 0xa0])
 }
 
 /// What a phase sends and how its answers are checked.
@@ -485,157 +242,95 @@ fn verify_full(verifier: &OcspVerifier, body: &[u8], request: &OcspRequest) -> R
     }
 }
 
-async fn connection(
+/// One connection of a phase.
+struct Exchange {
+    /// The connection's number, in its nonces.
     id: u32,
-    addr: SocketAddr,
+    /// Requests sent, in the nonces.
+    counter: u64,
+    /// The request as last sent.
+    request: Vec<u8>,
     phase: Phase,
-    measure_from: Instant,
-    end: Instant,
-) -> ConnStats {
-    let mut st = ConnStats::default();
-    let mut buf = Vec::with_capacity(8 * 1024);
-    let mut request = phase.request.to_vec();
-    let mut counter = 0u64;
-    let mut stream: Option<TcpStream> = None;
-    let mut failures = 0u32;
-    let mut first = true;
-    while Instant::now() < end && failures < MAX_CONSECUTIVE_FAILURES {
-        let s = match stream.as_mut() {
-            Some(s) => s,
-            None => match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr)).await {
-                Ok(Ok(s)) => {
-                    let _ = s.set_nodelay(true);
-                    stream.insert(s)
-                }
-                Ok(Err(e)) => {
-                    st.error(format!("connect: {}", e.kind()));
-                    failures += 1;
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-                Err(_) => {
-                    st.error("connect timeout");
-                    failures += 1;
-                    continue;
-                }
-            },
-        };
-        // A nonce nobody sent before in this run: connection number and counter.
-        let nonce_range = phase.nonce_at.map(|at| {
-            request[at..at + 4].copy_from_slice(&id.to_be_bytes());
-            request[at + 4..at + 12].copy_from_slice(&counter.to_be_bytes());
-            counter += 1;
-            at..at + 12
-        });
-        let t0 = Instant::now();
-        let exchange = async {
-            s.write_all(&request)
-                .await
-                .map_err(|e| format!("write: {e}"))?;
-            read_response(s, &mut buf).await
-        };
-        let result = match tokio::time::timeout(REQUEST_TIMEOUT, exchange).await {
-            Ok(r) => r,
-            Err(_) => Err("request timeout".into()),
-        };
-        let t1 = Instant::now();
-        match result {
-            Ok((200, body)) => {
-                let body = &buf[body];
-                let good = match &phase.check {
-                    Check::Len(n) if body.len() == *n => Ok(()),
-                    Check::Len(_) => Err("wrong body length".to_string()),
-                    Check::Ocsp {
-                        verifier,
-                        request: fixed,
-                    } => {
-                        if first {
-                            let parsed;
-                            let req = match (fixed, phase.body_at) {
-                                (Some(r), _) => Some(&**r),
-                                (None, Some(at)) => {
-                                    parsed = OcspRequest::from_der(&request[at..]).ok();
-                                    parsed.as_ref()
-                                }
-                                (None, None) => None,
-                            };
-                            match req {
-                                Some(r) => verify_full(verifier, body, r).map(|()| {
-                                    st.verified += 1;
-                                }),
-                                None => Err("no request to verify against".into()),
-                            }
-                        } else if !looks_successful(body) {
-                            Err("HTTP 200 but not a successful OCSPResponse".into())
-                        } else if nonce_range
-                            .as_ref()
-                            .is_some_and(|r| find(body, &request[r.clone()]).is_none())
-                        {
-                            Err("nonce not echoed".into())
-                        } else {
-                            Ok(())
+}
+
+impl Exchange {
+    fn new(id: u32, phase: Phase) -> Self {
+        Self {
+            id,
+            counter: 0,
+            request: phase.request.to_vec(),
+            phase,
+        }
+    }
+
+    /// The nonce octets of the request last sent, where the connection wrote them.
+    fn nonce(&self) -> Option<&[u8]> {
+        self.phase.nonce_at.map(|at| &self.request[at..at + 12])
+    }
+
+    fn check_body(&self, first: bool, body: &[u8]) -> Result<load::Checked, String> {
+        match &self.phase.check {
+            Check::Len(n) if body.len() == *n => Ok(load::Checked::Cheaply),
+            Check::Len(_) => Err("wrong body length".to_string()),
+            Check::Ocsp {
+                verifier,
+                request: fixed,
+            } => {
+                if first {
+                    let parsed;
+                    let req = match (fixed, self.phase.body_at) {
+                        (Some(r), _) => Some(&**r),
+                        (None, Some(at)) => {
+                            parsed = OcspRequest::from_der(&self.request[at..]).ok();
+                            parsed.as_ref()
                         }
+                        (None, None) => None,
+                    };
+                    match req {
+                        Some(r) => verify_full(verifier, body, r).map(|()| load::Checked::Fully),
+                        None => Err("no request to verify against".into()),
                     }
-                };
-                first = false;
-                match good {
-                    Ok(()) => {
-                        failures = 0;
-                        if t1 >= measure_from && t1 <= end {
-                            st.ok += 1;
-                            let us = (t1 - t0).as_micros().min(u128::from(u32::MAX)) as u32;
-                            st.latencies_us.push(us);
-                        }
-                    }
-                    Err(e) => {
-                        st.error(format!("bad response: {e}"));
-                        failures += 1;
-                    }
+                } else if !looks_successful(body) {
+                    Err("HTTP 200 but not a successful OCSPResponse".into())
+                } else if self.nonce().is_some_and(|n| load::find(body, n).is_none()) {
+                    Err("nonce not echoed".into())
+                } else {
+                    Ok(load::Checked::Cheaply)
                 }
-            }
-            Ok((code, _)) => {
-                st.error(format!("HTTP {code}"));
-                failures += 1;
-            }
-            Err(e) => {
-                st.error(e);
-                failures += 1;
-                stream = None; // the connection's state is unknown: reconnect
             }
         }
     }
-    st
 }
 
-type CpuMark = (BTreeMap<u32, ThreadSample>, Option<(f64, f64)>, Instant);
+impl load::Exchange for Exchange {
+    fn request(&mut self) -> &[u8] {
+        // A nonce nobody sent before in this run: connection number and counter.
+        if let Some(at) = self.phase.nonce_at {
+            self.request[at..at + 4].copy_from_slice(&self.id.to_be_bytes());
+            self.request[at + 4..at + 12].copy_from_slice(&self.counter.to_be_bytes());
+            self.counter += 1;
+        }
+        &self.request
+    }
+
+    fn check(&mut self, first: bool, body: &[u8]) -> Result<load::Checked, String> {
+        self.check_body(first, body)
+            .map_err(|e| format!("bad response: {e}"))
+    }
+}
 
 /// One phase's outcome.
 struct PhaseResult {
     kind: PhaseKind,
-    ok: u64,
-    verified: u64,
-    errors: BTreeMap<String, u64>,
-    latencies_us: Vec<u32>,
-    window: f64,
-    marks: Vec<CpuMark>,
-}
-
-impl PhaseResult {
-    fn rate(&self) -> f64 {
-        self.ok as f64 / self.window
-    }
-
-    fn n_errors(&self) -> u64 {
-        self.errors.values().sum()
-    }
+    run: load::Run,
 }
 
 /// Drives `phase` at `addr` from one thread with `conns` connections; warm-up, then `secs`.
 fn run_phase(
     kind: PhaseKind,
     addr: SocketAddr,
-    phase: Phase,
-    opts: &Opts,
+    phase: &Phase,
+    opts: &load::Opts,
     ticks: f64,
 ) -> PhaseResult {
     eprintln!(
@@ -645,68 +340,15 @@ fn run_phase(
         opts.secs,
         opts.warmup
     );
-    let (conns, warmup, secs) = (opts.conns, opts.warmup, opts.secs);
-    let client = std::thread::Builder::new()
-        .name("load-client".into())
-        .spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("client runtime");
-            rt.block_on(async move {
-                let start = Instant::now();
-                let measure_from = start + Duration::from_secs_f64(warmup);
-                let end = measure_from + Duration::from_secs_f64(secs);
-                let tasks: Vec<_> = (0..conns)
-                    .map(|i| {
-                        let id = u32::try_from(i).expect("connection number");
-                        tokio::spawn(connection(id, addr, phase.clone(), measure_from, end))
-                    })
-                    .collect();
-                // CPU snapshots at the edges of the measured window.
-                tokio::time::sleep_until(measure_from.into()).await;
-                let m0 = (thread_cpu(ticks), machine_jiffies(), Instant::now());
-                tokio::time::sleep_until(end.into()).await;
-                let m1 = (thread_cpu(ticks), machine_jiffies(), Instant::now());
-                let mut all = Vec::with_capacity(conns);
-                for t in tasks {
-                    match t.await {
-                        Ok(s) => all.push(s),
-                        Err(e) => {
-                            let mut s = ConnStats::default();
-                            s.error(format!("client task failed: {e}"));
-                            all.push(s);
-                        }
-                    }
-                }
-                (all, vec![m0, m1])
-            })
+    let exchanges = (0..opts.conns)
+        .map(|i| {
+            let id = u32::try_from(i).expect("connection number");
+            Exchange::new(id, phase.clone())
         })
-        .expect("client thread");
-    let (stats, marks) = client.join().expect("client thread panicked");
-    let mut errors: BTreeMap<String, u64> = BTreeMap::new();
-    for s in &stats {
-        for (k, v) in &s.errors {
-            *errors.entry(k.clone()).or_default() += v;
-        }
-    }
-    let mut latencies_us: Vec<u32> = stats
-        .iter()
-        .flat_map(|s| s.latencies_us.iter().copied())
         .collect();
-    latencies_us.sort_unstable();
-    let window = match marks.as_slice() {
-        [a, b] => (b.2 - a.2).as_secs_f64(),
-        _ => secs,
-    };
     PhaseResult {
         kind,
-        ok: stats.iter().map(|s| s.ok).sum(),
-        verified: stats.iter().map(|s| s.verified).sum(),
-        errors,
-        latencies_us,
-        window,
-        marks,
+        run: load::drive(addr, exchanges, opts, ticks),
     }
 }
 
@@ -717,162 +359,20 @@ fn probe(addr: SocketAddr, request: &[u8]) -> (u16, Vec<u8>, Vec<u8>) {
         .build()
         .expect("probe runtime");
     rt.block_on(async {
-        let mut s = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr))
+        let mut s = tokio::time::timeout(load::CONNECT_TIMEOUT, TcpStream::connect(addr))
             .await
             .expect("probe connect in time")
             .expect("probe connect");
         let mut buf = Vec::new();
-        let (status, body) = tokio::time::timeout(REQUEST_TIMEOUT, async {
+        let (status, body) = tokio::time::timeout(load::REQUEST_TIMEOUT, async {
             s.write_all(request).await.map_err(|e| e.to_string())?;
-            read_response(&mut s, &mut buf).await
+            load::read_response(&mut s, &mut buf).await
         })
         .await
         .expect("probe answered in time")
         .expect("probe response");
         (status, buf[..body.start].to_vec(), buf[body].to_vec())
     })
-}
-
-// ---------------------------------------------------------------------------------------------
-// CPU accounting from /proc (Linux); silently empty elsewhere.
-
-/// CPU and context switches of one kind of thread over a window.
-#[derive(Clone, Copy, Debug, Default)]
-struct Class {
-    cpu: f64,
-    switches: u64,
-    /// Threads of this kind that ran in the window.
-    threads: usize,
-}
-
-/// Thread kinds by name prefix (the last catches the rest), with their labels.
-const CLASSES: [(&str, &str); 5] = [
-    ("srv-block", "signing threads"),
-    ("srv-worker", "server async workers"),
-    ("sqlx", "SQLite (sqlx) workers"),
-    ("load-client", "load client (1 thread)"),
-    ("", "other threads"),
-];
-const SIGNING: usize = 0;
-const SERVER_ASYNC: usize = 1;
-
-/// One thread's name, CPU seconds and context switches (voluntary + involuntary).
-#[derive(Clone, Debug)]
-struct ThreadSample {
-    name: String,
-    cpu: f64,
-    switches: u64,
-}
-
-fn clock_ticks() -> f64 {
-    std::process::Command::new("getconf")
-        .arg("CLK_TCK")
-        .output()
-        .ok()
-        .and_then(|o| String::from_utf8(o.stdout).ok())
-        .and_then(|s| s.trim().parse::<f64>().ok())
-        .filter(|t| *t > 0.0)
-        .unwrap_or(100.0)
-}
-
-/// utime + stime of one /proc stat file, in seconds; and the command name.
-fn parse_stat(stat: &str, ticks: f64) -> Option<(String, f64)> {
-    let open = stat.find('(')?;
-    let close = stat.rfind(')')?;
-    let name = stat[open + 1..close].to_string();
-    let fields: Vec<&str> = stat[close + 1..].split_whitespace().collect();
-    // fields[0] is field 3 (state); utime is field 14, stime field 15.
-    let t = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok());
-    Some((name, (t(11)? + t(12)?) / ticks))
-}
-
-fn stat_cpu_secs(path: &str, ticks: f64) -> Option<f64> {
-    parse_stat(&std::fs::read_to_string(path).ok()?, ticks).map(|(_, s)| s)
-}
-
-/// Voluntary + involuntary context switches from a /proc status file.
-fn parse_switches(status: &str) -> u64 {
-    status
-        .lines()
-        .filter_map(|l| {
-            let (k, v) = l.split_once(':')?;
-            k.ends_with("ctxt_switches")
-                .then(|| v.trim().parse::<u64>().ok())?
-        })
-        .sum()
-}
-
-/// Every thread of this process: tid -> sample.
-fn thread_cpu(ticks: f64) -> BTreeMap<u32, ThreadSample> {
-    let mut out = BTreeMap::new();
-    let Ok(dir) = std::fs::read_dir("/proc/self/task") else {
-        return out;
-    };
-    for e in dir.flatten() {
-        let Some(tid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else {
-            continue;
-        };
-        let switches = std::fs::read_to_string(e.path().join("status"))
-            .map(|s| parse_switches(&s))
-            .unwrap_or(0);
-        if let Some((name, cpu)) = parse_stat(&stat, ticks) {
-            out.insert(
-                tid,
-                ThreadSample {
-                    name,
-                    cpu,
-                    switches,
-                },
-            );
-        }
-    }
-    out
-}
-
-fn cpu_delta(
-    before: &BTreeMap<u32, ThreadSample>,
-    after: &BTreeMap<u32, ThreadSample>,
-) -> [Class; CLASSES.len()] {
-    let mut c = [Class::default(); CLASSES.len()];
-    for (tid, t) in after {
-        let b = before.get(tid);
-        let cpu = t.cpu - b.map_or(0.0, |b| b.cpu);
-        let switches = t.switches.saturating_sub(b.map_or(0, |b| b.switches));
-        let i = CLASSES
-            .iter()
-            .position(|(prefix, _)| t.name.starts_with(prefix))
-            .unwrap_or(CLASSES.len() - 1);
-        c[i].cpu += cpu;
-        c[i].switches += switches;
-        if cpu > 0.0 || switches > 0 {
-            c[i].threads += 1;
-        }
-    }
-    c
-}
-
-/// Machine-wide (busy, total) jiffies from /proc/stat, to spot other load on the box.
-fn machine_jiffies() -> Option<(f64, f64)> {
-    let s = std::fs::read_to_string("/proc/stat").ok()?;
-    let line = s.lines().next()?.strip_prefix("cpu ")?;
-    let v: Vec<f64> = line
-        .split_whitespace()
-        .filter_map(|x| x.parse().ok())
-        .collect();
-    let total: f64 = v.iter().take(8).sum();
-    let idle = v.get(3)? + v.get(4).copied().unwrap_or(0.0);
-    Some((total - idle, total))
-}
-
-fn percentile(sorted: &[u32], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let i = ((sorted.len() - 1) as f64 * p).round() as usize;
-    f64::from(sorted[i]) / 1000.0
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -960,34 +460,16 @@ mod experiment {
 
         /// `n` threads named `srv-block-qN` signing jobs from one queue until it closes.
         pub fn start_queue(&mut self, n: usize) -> Vec<JoinHandle<()>> {
-            let (tx, rx) = mpsc::channel::<Job>();
+            let responder = self.responder.clone();
+            let (tx, threads) = super::load::queue_threads(
+                "srv-block-q",
+                n,
+                move |(answers, nonce, reply): Job| {
+                    let _ = reply.send(responder.sign(&answers, nonce.as_ref(), SystemTime::now()));
+                },
+            );
             self.queue = Some(tx);
-            let rx = Arc::new(Mutex::new(rx));
-            (0..n.max(1))
-                .map(|i| {
-                    let rx = rx.clone();
-                    let responder = self.responder.clone();
-                    std::thread::Builder::new()
-                        .name(format!("srv-block-q{i}"))
-                        .spawn(move || {
-                            loop {
-                                let job = match rx.lock() {
-                                    Ok(r) => r.recv(),
-                                    Err(_) => return,
-                                };
-                                let Ok((answers, nonce, reply)) = job else {
-                                    return;
-                                };
-                                let _ = reply.send(responder.sign(
-                                    &answers,
-                                    nonce.as_ref(),
-                                    SystemTime::now(),
-                                ));
-                            }
-                        })
-                        .expect("queue thread")
-                })
-                .collect()
+            threads
         }
 
         fn get(&self, req: &Request<Incoming>) -> HttpResponse {
@@ -1130,15 +612,8 @@ fn get_request(addr: SocketAddr, b64: &str) -> Arc<[u8]> {
 
 /// `POST /ocsp` of `der` to `addr`; with the offsets of the body and of `nonce` in it.
 fn post_request(addr: SocketAddr, der: &[u8], nonce: &[u8]) -> (Vec<u8>, usize, usize) {
-    let mut http = format!(
-        "POST /ocsp HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/ocsp-request\r\n\
-         Content-Length: {}\r\n\r\n",
-        der.len()
-    )
-    .into_bytes();
-    let body_at = http.len();
-    http.extend_from_slice(der);
-    let nonce_at = body_at + find(der, nonce).expect("nonce in the request DER");
+    let (http, body_at) = load::post_request(addr, "/ocsp", "application/ocsp-request", der);
+    let nonce_at = body_at + load::find(der, nonce).expect("nonce in the request DER");
     (http, body_at, nonce_at)
 }
 
@@ -1171,33 +646,30 @@ fn verdict(value: f64, goal: f64) -> &'static str {
 fn main() {
     let wall_start = Instant::now();
     let opts = Opts::from_env_and_args();
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let server_workers = opts.server_workers.unwrap_or(cores).max(1);
-    let ticks = clock_ticks();
+    let cores = load::cores();
+    let server_workers = opts.load.server_workers.unwrap_or(cores).max(1);
+    let ticks = load::clock_ticks();
+    let raw_secs = opts.load.raw_secs;
 
-    let issuer = cert1("int-ca.pem");
-    let leaf = cert1("tsa-p256.pem");
+    let issuer = load::cert1(CA_CERT);
+    let leaf = load::cert1("tsa-p256.pem");
     let cert_id = CertId::for_certificate(&leaf, &issuer, DigestAlgorithm::Sha1).expect("CertID");
 
     // 1) Microbenchmarks on this thread.
-    let signer = ca_signer();
-    let msg = [0x5au8; 100];
-    let raw = rate_of(opts.raw_secs, ticks, || {
-        std::hint::black_box(signer.sign(std::hint::black_box(&msg)).expect("signs"));
-    });
+    let raw = load::raw_sign_rate(&load::signer(CA_KEY), raw_secs, ticks);
     eprintln!(
         "raw ECDSA P-256 signing: {:.0}/s on one thread ({} in {:.1} s); {cores} cores",
-        raw.per_sec, raw.n, opts.raw_secs
+        raw.per_sec, raw.n, raw_secs
     );
     let responder = Responder::new(
         issuer.clone(),
         None,
-        Arc::new(ca_signer()),
+        Arc::new(load::signer(CA_KEY)),
         ResponderConfig::default(),
     )
     .expect("responder");
     let answers = vec![(cert_id.clone(), Status::Good)];
-    let resp_sign = rate_of(opts.raw_secs, ticks, || {
+    let resp_sign = load::rate_of(raw_secs, ticks, || {
         std::hint::black_box(
             responder
                 .sign(&answers, None, SystemTime::now())
@@ -1216,7 +688,7 @@ fn main() {
         .and_then(|e| e.first())
         .cloned()
         .expect("nonce extension");
-    let resp_sign_nonce = rate_of(opts.raw_secs / 2.0, ticks, || {
+    let resp_sign_nonce = load::rate_of(raw_secs / 2.0, ticks, || {
         std::hint::black_box(
             responder
                 .sign(&answers, Some(&nonce_ext), SystemTime::now())
@@ -1237,21 +709,21 @@ fn main() {
         .replace('=', "%3D");
     // The OCSP work of a cached GET outside HTTP: what `OcspServer::answer` does before the
     // cache lookup.
-    let parse_cost = rate_of(opts.raw_secs / 4.0, ticks, || {
+    let parse_cost = load::rate_of(raw_secs / 4.0, ticks, || {
         let der = decode_get_path(std::hint::black_box(&b64)).expect("decodes");
         let parsed = parse_request(&der, 16).expect("parses");
         assert!(responder.serves(&parsed.cert_ids[0]));
         std::hint::black_box(parsed.cert_ids[0].to_der().expect("DER"));
     });
     // ... and its parts.
-    let part_secs = opts.raw_secs / 8.0;
-    let part_decode = rate_of(part_secs, ticks, || {
+    let part_secs = raw_secs / 8.0;
+    let part_decode = load::rate_of(part_secs, ticks, || {
         std::hint::black_box(decode_get_path(std::hint::black_box(&b64)).expect("decodes"));
     });
-    let part_parse = rate_of(part_secs, ticks, || {
+    let part_parse = load::rate_of(part_secs, ticks, || {
         std::hint::black_box(parse_request(std::hint::black_box(&get_der), 16).expect("parses"));
     });
-    let part_key = rate_of(part_secs, ticks, || {
+    let part_key = load::rate_of(part_secs, ticks, || {
         let id = std::hint::black_box(&cert_id);
         assert!(responder.serves(id));
         std::hint::black_box(id.to_der().expect("DER"));
@@ -1262,33 +734,20 @@ fn main() {
     let db = seeded_db(dir.path(), &issuer, &leaf);
     let args = ServeArgs {
         db: Some(db),
-        issuer: Some(fixture_path("int-ca.pem")),
-        ca_key: Some(fixture_path("int-ca.key")),
-        signing_threads: opts.signing_threads,
+        issuer: Some(load::fixture_path(CA_CERT)),
+        ca_key: Some(load::fixture_path(CA_KEY)),
+        common: gica_serve::config::CommonArgs {
+            signing_threads: opts.load.signing_threads,
+            ..Default::default()
+        },
         ..Default::default()
     };
     let settings = ServeSettings::resolve(&args).expect("settings");
     let signing_threads = settings.signing_threads;
     let limits = settings.limits;
-    // Threads are named so their CPU can be told apart: the runtime spawns its workers first,
-    // every later thread is the blocking pool, which here only runs signing jobs.
-    let spawned = Arc::new(AtomicUsize::new(0));
-    let server_rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(server_workers)
-        .thread_name_fn({
-            let spawned = spawned.clone();
-            move || {
-                let n = spawned.fetch_add(1, Ordering::Relaxed);
-                if n < server_workers {
-                    format!("srv-worker-{n}")
-                } else {
-                    format!("srv-block-{}", n - server_workers)
-                }
-            }
-        })
-        .enable_all()
-        .build()
-        .expect("server runtime");
+    // Threads are named so their CPU can be told apart (`load::server_runtime`); the product
+    // signs on its `SigningPool`'s `gica-sign-N` threads.
+    let server_rt = load::server_runtime(server_workers);
     let service = server_rt
         .block_on(Service::start(settings))
         .expect("service starts");
@@ -1297,7 +756,7 @@ fn main() {
     let store_serial = magnitude(&leaf);
     // One status lookup at a time through the pool: the store's share of a nonce request.
     let store_lookup = server_rt.block_on(async {
-        let budget = Duration::from_secs_f64(opts.raw_secs / 4.0);
+        let budget = Duration::from_secs_f64(raw_secs / 4.0);
         let start = Instant::now();
         let mut n = 0u64;
         while start.elapsed() < budget {
@@ -1379,7 +838,7 @@ fn main() {
             Responder::new(
                 issuer.clone(),
                 None,
-                Arc::new(ca_signer()),
+                Arc::new(load::signer(CA_KEY)),
                 ResponderConfig::default(),
             )
             .expect("responder"),
@@ -1445,29 +904,27 @@ fn main() {
                 (exp_addr(), nonce_phase(exp_addr()))
             }
         };
-        let r = run_phase(*kind, addr, phase, &opts, ticks);
-        eprintln!("    {:.0} responses/s, {} errors", r.rate(), r.n_errors());
+        let r = run_phase(*kind, addr, &phase, &opts.load, ticks);
+        eprintln!(
+            "    {:.0} responses/s, {} errors",
+            r.run.rate(),
+            r.run.n_errors()
+        );
         results.push(r);
     }
 
     // Shut both servers down (bounded).
     let _ = stop_ocsp.send(());
     let _ = stop_base.send(());
-    let note = |r: Result<Result<std::io::Result<()>, tokio::task::JoinError>, _>| match r {
-        Ok(Ok(Ok(()))) => "clean".to_string(),
-        Ok(Ok(Err(e))) => format!("serve error: {e}"),
-        Ok(Err(e)) => format!("serve task failed: {e}"),
-        Err(_) => format!("did not stop within {} s", STOP_TIMEOUT.as_secs()),
-    };
     let (ocsp_stop, base_stop, exp_stop) = server_rt.block_on(async {
-        let a = tokio::time::timeout(STOP_TIMEOUT, ocsp_task).await;
-        let b = tokio::time::timeout(STOP_TIMEOUT, base_task).await;
+        let a = load::stopped(ocsp_task).await;
+        let b = load::stopped(base_task).await;
         let mut e = Vec::new();
         for (tx, task) in experiments {
             let _ = tx.send(());
-            e.push(note(tokio::time::timeout(STOP_TIMEOUT, task).await));
+            e.push(load::stopped(task).await);
         }
-        (note(a), note(b), e)
+        (a, b, e)
     });
     server_rt.shutdown_timeout(Duration::from_secs(2));
     // The queue's threads end when the experiment's state is dropped with its server.
@@ -1486,7 +943,7 @@ fn main() {
     println!(
         "== gica OCSP load: ECDSA P-256 (int-ca signs) | {} conns, HTTP/1.1 keep-alive, \
          loopback | {cores} cores ==",
-        opts.conns
+        opts.load.conns
     );
     println!(
         "server threads                  {server_workers} async workers, {signing_threads} \
@@ -1545,20 +1002,20 @@ fn main() {
         println!(
             "{:<42}{:>11.0}{:>9.2}{:>9.2}{:>9.2}{:>8}{:>9}",
             r.kind.label(),
-            r.rate(),
-            percentile(&r.latencies_us, 0.50),
-            percentile(&r.latencies_us, 0.99),
-            percentile(&r.latencies_us, 1.0),
-            r.n_errors(),
-            r.verified
+            r.run.rate(),
+            r.run.latency_ms(0.50),
+            r.run.latency_ms(0.99),
+            r.run.latency_ms(1.0),
+            r.run.n_errors(),
+            r.run.verified
         );
-        for (k, v) in &r.errors {
+        for (k, v) in &r.run.errors {
             println!("    {v:>8}  {k}");
         }
     }
     println!();
     if let (Some(g), Some(b)) = (find_phase(PhaseKind::Get), find_phase(PhaseKind::Baseline)) {
-        let ratio = pct(g.rate(), b.rate());
+        let ratio = pct(g.run.rate(), b.run.rate());
         println!(
             "cached GET / baseline           {ratio:>9.1} %   (goal >= {GOAL_GET_VS_BASELINE:.0} %: \
              {})",
@@ -1566,12 +1023,11 @@ fn main() {
         );
         // The load client shares the cores: the ratio is that of (server + client) CPU per
         // response. The server's own share, from the CPU accounting below:
-        let server_us = |r: &PhaseResult| match r.marks.as_slice() {
-            [(t0, _, _), (t1, _, _)] if r.ok > 0 => {
-                let c = cpu_delta(t0, t1);
-                Some((c[SERVER_ASYNC].cpu + c[SIGNING].cpu) / r.ok as f64 * 1e6)
-            }
-            _ => None,
+        let server_us = |r: &PhaseResult| {
+            (r.run.ok > 0).then(|| {
+                let c = r.run.cpu(cores).kinds;
+                (c[load::SERVER_ASYNC].cpu + c[load::SIGNING].cpu) / r.run.ok as f64 * 1e6
+            })
         };
         if let (Some(gu), Some(bu)) = (server_us(g), server_us(b)) {
             println!(
@@ -1582,7 +1038,7 @@ fn main() {
         }
     }
     if let Some(n) = find_phase(PhaseKind::Nonce) {
-        let ratio = pct(n.rate(), ideal);
+        let ratio = pct(n.run.rate(), ideal);
         println!(
             "ideal (raw x {cores} cores)           {ideal:>10.0}   (Responder::sign with nonce x \
              cores: {:.0})",
@@ -1598,7 +1054,7 @@ fn main() {
                 "  ... against raw per CPU-second x cores ({:.0}): {:.1} % (the raw thread \
                  was short of CPU)",
                 c * cores as f64,
-                pct(n.rate(), c * cores as f64)
+                pct(n.run.rate(), c * cores as f64)
             );
         }
     }
@@ -1608,15 +1064,18 @@ fn main() {
             println!(
                 "{:<32}{:>9.1} % of ideal",
                 r.kind.label(),
-                pct(r.rate(), ideal)
+                pct(r.run.rate(), ideal)
             );
         } else if let Some(b) = find_phase(PhaseKind::Baseline) {
             println!(
                 "{:<32}{:>9.1} % of baseline{}",
                 r.kind.label(),
-                pct(r.rate(), b.rate()),
+                pct(r.run.rate(), b.run.rate()),
                 find_phase(PhaseKind::Get)
-                    .map(|g| format!("; cached GET is {:.1} % of it", pct(g.rate(), r.rate())))
+                    .map(|g| format!(
+                        "; cached GET is {:.1} % of it",
+                        pct(g.run.rate(), r.run.rate())
+                    ))
                     .unwrap_or_default()
             );
         }
@@ -1632,61 +1091,56 @@ fn main() {
     // Where the CPU went, per phase.
     let mut contended = false;
     for r in &results {
-        let [(t0, j0, _), (t1, j1, _)] = r.marks.as_slice() else {
-            continue;
-        };
-        let classes = cpu_delta(t0, t1);
-        let total: f64 = classes.iter().map(|c| c.cpu).sum();
+        let (ok, window) = (r.run.ok, r.run.window);
+        let cpu = r.run.cpu(cores);
+        let total = cpu.total;
         if total <= 0.0 {
             continue;
         }
         let per = |x: f64| {
-            if r.ok == 0 { f64::NAN } else { x / r.ok as f64 }
+            if ok == 0 { f64::NAN } else { x / ok as f64 }
         };
         println!("CPU, {} (tick {:.0} ms):", r.kind.label(), 1000.0 / ticks);
         println!(
             "    {:<28}{:>6} {:>12} {:>16} {:>8}",
             "", "cores", "us/response", "switches/resp", "threads"
         );
-        for (c, (_, label)) in classes.iter().zip(CLASSES) {
-            if c.cpu > 0.0 || c.switches > 0 {
+        for (c, (_, label)) in cpu.kinds.iter().zip(load::THREAD_KINDS) {
+            if c.threads > 0 {
                 println!(
                     "    {label:<28}{:>6.2} {:>12.1} {:>16.2} {:>8}",
-                    c.cpu / r.window,
+                    c.cpu / window,
                     per(c.cpu) * 1e6,
                     per(c.switches as f64),
                     c.threads
                 );
             }
         }
-        let switches: u64 = classes.iter().map(|c| c.switches).sum();
+        let switches: u64 = cpu.kinds.iter().map(|c| c.switches).sum();
         println!(
             "    {:<28}{:>6.2} {:>12.1} {:>16.2}",
             "this process",
-            total / r.window,
+            total / window,
             per(total) * 1e6,
             per(switches as f64)
         );
-        let signing = classes[SIGNING].cpu;
+        let signing = cpu.kinds[load::SIGNING].cpu;
         if r.kind.is_nonce() && signing > 0.0 {
             let raw_cpu = raw.per_cpu_second.unwrap_or(raw.per_sec);
             println!(
                 "    responses per signing-core-second {:>8.0} ({:.1} % of raw signatures per \
                  CPU-second)",
-                r.ok as f64 / signing,
-                pct(r.ok as f64 / signing, raw_cpu)
+                ok as f64 / signing,
+                pct(ok as f64 / signing, raw_cpu)
             );
         }
-        if let (Some((b0, a0)), Some((b1, a1))) = (j0, j1) {
-            let all = (a1 - a0).max(1.0);
-            let busy = (b1 - b0) / all * cores as f64;
-            let others = (busy - total / r.window).max(0.0);
+        if let Some((busy, others)) = cpu.machine {
             println!(
                 "    machine busy, all processes{busy:>6.2} cores ({:.1} %); other processes \
                  {others:.2}",
                 busy / cores as f64 * 100.0
             );
-            contended |= others > 0.1;
+            contended |= others > load::CONTENDED_CORES;
         }
     }
     if raw.per_cpu_second.is_some_and(|c| c > raw.per_sec * 1.1) {
