@@ -83,18 +83,9 @@ pub struct ServeArgs {
     /// ResponderID form: `key` or `name` [default: key].
     #[arg(long, value_name = "FORM")]
     pub responder_id: Option<String>,
-    /// Largest request body in bytes [default: 16384].
-    #[arg(long, value_name = "BYTES")]
-    pub max_body: Option<usize>,
-    /// Seconds a client has to send headers, and again the body [default: 10].
-    #[arg(long, value_name = "SECS")]
-    pub client_timeout: Option<u64>,
-    /// Signing threads [default: the number of cores].
-    #[arg(long, value_name = "N")]
-    pub signing_threads: Option<usize>,
-    /// Log format: `text` or `json`.
-    #[arg(long, value_name = "FORMAT")]
-    pub log_format: Option<String>,
+    /// Flags every gica server takes.
+    #[command(flatten)]
+    pub common: gica_serve::config::CommonArgs,
     /// Make a throwaway demo PKI and database and serve them.
     #[arg(long)]
     pub demo: bool,
@@ -210,10 +201,6 @@ pub struct FileConfig {
     max_nonce_len: Option<usize>,
     not_issued: Option<String>,
     responder_id: Option<String>,
-    max_body: Option<usize>,
-    client_timeout: Option<u64>,
-    signing_threads: Option<usize>,
-    log_format: Option<String>,
     #[serde(default)]
     issuer: Vec<IssuerConfig>,
 }
@@ -254,6 +241,12 @@ pub struct ServeSettings {
 #[error("{0}")]
 pub struct ConfigError(pub String);
 
+impl From<gica_serve::config::ConfigError> for ConfigError {
+    fn from(e: gica_serve::config::ConfigError) -> Self {
+        Self(e.to_string())
+    }
+}
+
 /// Parses `90s`, `30m`, `1h`, `7d` (or plain seconds).
 ///
 /// ```
@@ -284,14 +277,11 @@ pub fn parse_duration(s: &str) -> Result<Duration, ConfigError> {
 impl ServeSettings {
     /// Flags over the file over defaults.
     pub fn resolve(args: &ServeArgs) -> Result<Self, ConfigError> {
-        let file: FileConfig = match &args.config {
-            None => FileConfig::default(),
-            Some(p) => {
-                let text = std::fs::read_to_string(p)
-                    .map_err(|e| ConfigError(format!("{}: {e}", p.display())))?;
-                toml::from_str(&text).map_err(|e| ConfigError(format!("{}: {e}", p.display())))?
-            }
+        let (file_common, file) = match &args.config {
+            None => Default::default(),
+            Some(p) => gica_serve::config::read_config::<FileConfig>(p)?,
         };
+        let common = args.common.resolve(&file_common)?;
         let dur = |flag: &Option<String>,
                    file: &Option<String>,
                    default: &str|
@@ -371,24 +361,6 @@ impl ServeSettings {
                 "--max-nonce-len {max_nonce_len}: RFC 9654 allows 1 to 128 octets"
             )));
         }
-        let json_logs = match args.log_format.as_deref().or(file.log_format.as_deref()) {
-            None | Some("text") => false,
-            Some("json") => true,
-            Some(o) => return Err(ConfigError(format!("--log-format {o:?}: use text or json"))),
-        };
-        let timeout = Duration::from_secs(
-            args.client_timeout
-                .or(file.client_timeout)
-                .unwrap_or(10)
-                .max(1),
-        );
-        let limits = gica_serve::Limits {
-            max_body: args.max_body.or(file.max_body).unwrap_or(16 * 1024).max(1),
-            header_timeout: timeout,
-            body_timeout: timeout,
-            ..gica_serve::Limits::default()
-        };
-        let cores = std::thread::available_parallelism().map_or(2, usize::from);
         Ok(Self {
             listen: args
                 .listen
@@ -407,13 +379,9 @@ impl ServeSettings {
             max_nonce_len,
             not_issued_revoked,
             by_name,
-            limits,
-            signing_threads: args
-                .signing_threads
-                .or(file.signing_threads)
-                .unwrap_or(cores)
-                .max(1),
-            json_logs,
+            limits: common.limits,
+            signing_threads: common.signing_threads,
+            json_logs: common.json_logs,
         })
     }
 }

@@ -3,6 +3,8 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs, clippy::unwrap_used)]
 
+pub mod config;
+
 use std::{convert::Infallible, future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
 use bytes::Bytes;

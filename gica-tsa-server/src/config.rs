@@ -1,6 +1,6 @@
 //! Settings: a TOML file (`--config`) whose keys are the flags' names, overridden by flags.
 
-use std::{net::SocketAddr, path::PathBuf, time::Duration};
+use std::{net::SocketAddr, path::PathBuf};
 
 use clap::Parser;
 use gica_pki::{DigestAlgorithm, der::asn1::ObjectIdentifier};
@@ -60,18 +60,9 @@ pub struct Args {
     /// Sign with RSASSA-PSS instead of PKCS#1 v1.5 (RSA keys).
     #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
     pub rsa_pss: Option<bool>,
-    /// Largest request body in bytes [default: 16384].
-    #[arg(long, value_name = "BYTES")]
-    pub max_body: Option<usize>,
-    /// Seconds a client has to send headers, and again the body [default: 10].
-    #[arg(long, value_name = "SECS")]
-    pub client_timeout: Option<u64>,
-    /// Signing threads [default: the number of cores].
-    #[arg(long, value_name = "N")]
-    pub signing_threads: Option<usize>,
-    /// Log format: `text` or `json` [default: text].
-    #[arg(long, value_name = "FORMAT")]
-    pub log_format: Option<String>,
+    /// Flags every gica server takes.
+    #[command(flatten)]
+    pub common: gica_serve::config::CommonArgs,
     /// Make an ephemeral demo PKI (P-256 root, intermediate, TSA) and serve with it.
     #[arg(long)]
     pub demo: bool,
@@ -99,40 +90,14 @@ struct FileConfig {
     hash: Vec<String>,
     signing_digest: Option<String>,
     rsa_pss: Option<bool>,
-    max_body: Option<usize>,
-    client_timeout: Option<u64>,
-    signing_threads: Option<usize>,
-    log_format: Option<String>,
     demo: Option<bool>,
     demo_dir: Option<PathBuf>,
 }
 
-/// A configuration mistake, said plainly.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    /// The config file could not be read or parsed.
-    #[error("config file {path}: {reason}")]
-    File {
-        /// The file.
-        path: PathBuf,
-        /// What went wrong.
-        reason: String,
-    },
-    /// A value is not acceptable.
-    #[error("{key}: {reason}")]
-    Invalid {
-        /// The key or flag.
-        key: &'static str,
-        /// What went wrong.
-        reason: String,
-    },
-}
+pub use gica_serve::config::ConfigError;
 
 fn invalid(key: &'static str, reason: impl Into<String>) -> ConfigError {
-    ConfigError::Invalid {
-        key,
-        reason: reason.into(),
-    }
+    ConfigError::invalid(key, reason)
 }
 
 /// Resolved settings.
@@ -195,19 +160,11 @@ fn parse_digest(key: &'static str, s: &str) -> Result<DigestAlgorithm, ConfigErr
 impl Settings {
     /// Flags over the config file over defaults.
     pub fn resolve(args: Args) -> Result<Self, ConfigError> {
-        let file = match &args.config {
-            None => FileConfig::default(),
-            Some(path) => {
-                let text = std::fs::read_to_string(path).map_err(|e| ConfigError::File {
-                    path: path.clone(),
-                    reason: e.to_string(),
-                })?;
-                toml::from_str(&text).map_err(|e| ConfigError::File {
-                    path: path.clone(),
-                    reason: e.to_string(),
-                })?
-            }
+        let (file_common, file) = match &args.config {
+            None => Default::default(),
+            Some(path) => gica_serve::config::read_config::<FileConfig>(path)?,
         };
+        let common = args.common.resolve(&file_common)?;
         let demo = args.demo || file.demo.unwrap_or(false);
         let policy = match args.policy.or(file.policy) {
             Some(p) => parse_oid("policy", &p)?,
@@ -257,38 +214,6 @@ impl Settings {
                 "at most 6 (microseconds); finer is noise on these clocks",
             ));
         }
-        let json_logs = match args.log_format.or(file.log_format).as_deref() {
-            None | Some("text") => false,
-            Some("json") => true,
-            Some(other) => {
-                return Err(invalid(
-                    "log-format",
-                    format!("{other:?}: use text or json"),
-                ));
-            }
-        };
-        let max_body = args.max_body.or(file.max_body).unwrap_or(16 * 1024);
-        if max_body == 0 {
-            return Err(invalid("max-body", "must be positive"));
-        }
-        let timeout = Duration::from_secs(
-            args.client_timeout
-                .or(file.client_timeout)
-                .unwrap_or(10)
-                .max(1),
-        );
-        let limits = gica_serve::Limits {
-            max_body,
-            header_timeout: timeout,
-            body_timeout: timeout,
-            ..gica_serve::Limits::default()
-        };
-        let cores = std::thread::available_parallelism().map_or(2, usize::from);
-        let signing_threads = args
-            .signing_threads
-            .or(file.signing_threads)
-            .unwrap_or(cores)
-            .max(1);
         let cert = args.cert.or(file.cert);
         let key = args.key.or(file.key);
         if !demo && (cert.is_none() || key.is_none()) {
@@ -314,9 +239,9 @@ impl Settings {
             hashes,
             signing_digest,
             rsa_pss: args.rsa_pss.or(file.rsa_pss).unwrap_or(false),
-            limits,
-            signing_threads,
-            json_logs,
+            limits: common.limits,
+            signing_threads: common.signing_threads,
+            json_logs: common.json_logs,
             demo,
             demo_dir: args.demo_dir.or(file.demo_dir),
         })
@@ -338,7 +263,7 @@ mod tests {
         let path = dir.path().join("tsa.toml");
         std::fs::write(
             &path,
-            "listen = \"127.0.0.1:9000\"\npolicy = \"1.2.3\"\naccept-policy = [\"1.2.4\"]\naccuracy-ms = 500\ncert = \"a.pem\"\nkey = \"a.key\"\n",
+            "listen = \"127.0.0.1:9000\"\npolicy = \"1.2.3\"\naccept-policy = [\"1.2.4\"]\naccuracy-ms = 500\ncert = \"a.pem\"\nkey = \"a.key\"\nmax-body = 2048\nsigning-threads = 3\nlog-format = \"json\"\n",
         )
         .expect("write");
         let p = path.to_str().expect("utf-8");
@@ -355,6 +280,12 @@ mod tests {
         assert_eq!(s.accuracy_ms, 20);
         assert_eq!(s.policy, "1.2.5".parse().expect("oid"));
         assert_eq!(s.accept_policies, vec!["1.2.4".parse().expect("oid")]);
+        // The keys every server shares, read through gica_serve::config.
+        assert_eq!(s.limits.max_body, 2048);
+        assert_eq!(s.signing_threads, 3);
+        assert!(s.json_logs);
+        let s = Settings::resolve(args(&["--config", p, "--signing-threads", "1"])).expect("ok");
+        assert_eq!(s.signing_threads, 1);
     }
 
     #[test]
