@@ -1014,6 +1014,14 @@ fn main() {
         }
     }
     println!();
+    // The load client shares the cores: the ratios are those of (server + client) CPU per
+    // response. The server's own share, from the CPU accounting below:
+    let server_us = |r: &PhaseResult| {
+        (r.run.ok > 0).then(|| {
+            let c = r.run.cpu(cores).kinds;
+            (c[load::SERVER_ASYNC].cpu + c[load::SIGNING].cpu) / r.run.ok as f64 * 1e6
+        })
+    };
     if let (Some(g), Some(b)) = (find_phase(PhaseKind::Get), find_phase(PhaseKind::Baseline)) {
         let ratio = pct(g.run.rate(), b.run.rate());
         println!(
@@ -1021,14 +1029,6 @@ fn main() {
              {})",
             verdict(ratio, GOAL_GET_VS_BASELINE)
         );
-        // The load client shares the cores: the ratio is that of (server + client) CPU per
-        // response. The server's own share, from the CPU accounting below:
-        let server_us = |r: &PhaseResult| {
-            (r.run.ok > 0).then(|| {
-                let c = r.run.cpu(cores).kinds;
-                (c[load::SERVER_ASYNC].cpu + c[load::SIGNING].cpu) / r.run.ok as f64 * 1e6
-            })
-        };
         if let (Some(gu), Some(bu)) = (server_us(g), server_us(b)) {
             println!(
                 "  server CPU per response       cached GET {gu:.1} us, baseline {bu:.1} us \
@@ -1049,6 +1049,14 @@ fn main() {
              {})",
             verdict(ratio, GOAL_NONCE_VS_IDEAL)
         );
+        if let Some(su) = server_us(n) {
+            let raw_us = 1e6 / raw.per_cpu_second.unwrap_or(raw.per_sec);
+            println!(
+                "  server CPU per response       {su:.1} us against {raw_us:.1} us a raw signature \
+                 (server-bound ratio {:.1} %)",
+                pct(raw_us, su)
+            );
+        }
         if let Some(c) = raw.per_cpu_second.filter(|c| *c > raw.per_sec * 1.1) {
             println!(
                 "  ... against raw per CPU-second x cores ({:.0}): {:.1} % (the raw thread \
@@ -1125,7 +1133,12 @@ fn main() {
             per(switches as f64)
         );
         let signing = cpu.kinds[load::SIGNING].cpu;
-        if r.kind.is_nonce() && signing > 0.0 {
+        if r.kind.is_nonce() && signing < 0.1 * total {
+            println!(
+                "    signing ran on the async workers (SigningPool: jobs under {} us run in place)",
+                gica_serve::INLINE_BELOW.as_micros()
+            );
+        } else if r.kind.is_nonce() && signing > 0.0 {
             let raw_cpu = raw.per_cpu_second.unwrap_or(raw.per_sec);
             println!(
                 "    responses per signing-core-second {:>8.0} ({:.1} % of raw signatures per \

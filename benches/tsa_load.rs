@@ -498,7 +498,21 @@ fn main() {
             raw.us()
         );
         let signing = cpu.kinds[load::SIGNING].cpu;
-        if signing > 0.0 {
+        let server = signing + cpu.kinds[load::SERVER_ASYNC].cpu;
+        if server > 0.0 {
+            println!(
+                "    server CPU per token             {:>8.1} us (server-bound ratio {:.1} %: raw \
+                 signature / server CPU per token)",
+                per_token_us(server),
+                raw.us() / per_token_us(server) * 100.0
+            );
+        }
+        if signing < 0.1 * cpu.total {
+            println!(
+                "    signing ran on the async workers (SigningPool: jobs under {} us run in place)",
+                gica_serve::INLINE_BELOW.as_micros()
+            );
+        } else if signing > 0.0 {
             println!(
                 "    tokens per signing-core-second   {:>8.0} ({:.1} % of raw)",
                 ok as f64 / signing,

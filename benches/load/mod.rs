@@ -706,7 +706,6 @@ pub const THREAD_KINDS: [(&[&str], &str); 5] = [
     (&[""], "other threads"),
 ];
 pub const SIGNING: usize = 0;
-#[allow(dead_code, reason = "used by ocsp only")]
 pub const SERVER_ASYNC: usize = 1;
 
 /// CPU and context switches of one kind of thread over a window.

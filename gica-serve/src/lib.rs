@@ -5,7 +5,16 @@
 
 pub mod config;
 
-use std::{convert::Infallible, future::Future, net::SocketAddr, sync::Arc, time::Duration};
+use std::{
+    convert::Infallible,
+    future::Future,
+    net::SocketAddr,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
@@ -300,17 +309,27 @@ pub fn init_tracing(json: bool) {
 
 type Job = Box<dyn FnOnce() + Send + 'static>;
 
-/// Runs CPU-heavy jobs (signing) off the async workers on `threads` long-lived threads fed
-/// by a bounded queue, so a slow key never stalls accepting and parsing, and a finished
-/// signature is followed by the next without a round trip through the async side. A job
-/// waits at most `wait` for a queue slot; then the caller answers "busy" in its protocol's
-/// terms.
+/// Runs signing jobs: slow ones (RSA, remote keys) on `threads` long-lived threads fed by a
+/// bounded queue, so they never stall accepting and parsing; fast ones in place.
+///
+/// The pool keeps a moving average of how long its jobs take. While that is under
+/// [`INLINE_BELOW`] (ECDSA P-256 takes about 70 us), a job runs right on the calling async
+/// worker: the load runs (`cargo bench --bench ocsp -- --phases nonce,nonce-inline`) show the
+/// hand-off to a signing thread and back costing more CPU than such a signature, and on a
+/// small machine the signing threads only compete with the async workers for the same cores.
+/// Slower jobs go to the queue; a job waits at most `wait` for a queue slot, then the caller
+/// answers "busy" in its protocol's terms.
 #[derive(Debug, Clone)]
 pub struct SigningPool {
     tx: std::sync::mpsc::SyncSender<Job>,
     slots: Arc<Semaphore>,
     wait: Duration,
+    /// Moving average of job time in nanoseconds; `u64::MAX` until the first job is timed.
+    avg_ns: Arc<AtomicU64>,
 }
+
+/// Jobs whose moving average is under this run on the calling thread.
+pub const INLINE_BELOW: Duration = Duration::from_micros(250);
 
 /// No signing slot became free in time (or the pool is gone).
 #[derive(Debug, Clone, Copy, thiserror::Error)]
@@ -319,6 +338,28 @@ pub struct Busy;
 
 /// Jobs that may wait in the queue per signing thread.
 const QUEUE_PER_THREAD: usize = 256;
+
+/// Runs a job, timing it into `avg_ns`; a panic is logged and becomes `None`.
+fn timed<T>(avg_ns: &AtomicU64, job: impl FnOnce() -> T) -> Option<T> {
+    let start = std::time::Instant::now();
+    let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+    let took = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
+    let old = avg_ns.load(Ordering::Relaxed);
+    let new = if old == u64::MAX {
+        took
+    } else {
+        // Exponential moving average, weight 1/8 for the newest job.
+        old - old / 8 + took / 8
+    };
+    avg_ns.store(new, Ordering::Relaxed);
+    match out {
+        Ok(v) => Some(v),
+        Err(_) => {
+            tracing::error!("a signing job panicked");
+            None
+        }
+    }
+}
 
 impl SigningPool {
     /// A pool of `threads` signing threads (at least one).
@@ -338,14 +379,8 @@ impl SigningPool {
                             Err(p) => p.into_inner().recv(),
                         };
                         match job {
-                            // A panicking job must not take the thread (and its slot) with it.
-                            Ok(job) => {
-                                if std::panic::catch_unwind(std::panic::AssertUnwindSafe(job))
-                                    .is_err()
-                                {
-                                    tracing::error!("a signing job panicked");
-                                }
-                            }
+                            // Jobs catch their own panics (`timed`): the thread lives on.
+                            Ok(job) => job(),
                             Err(_) => return, // every sender is gone: the pool was dropped
                         }
                     }
@@ -358,27 +393,73 @@ impl SigningPool {
             tx,
             slots: Arc::new(Semaphore::new(depth)),
             wait,
+            avg_ns: Arc::new(AtomicU64::new(u64::MAX)),
         }
     }
 
-    /// Runs `job` on a signing thread. The queue slot is held by the job itself, so a client
-    /// that hangs up does not free it while the job still waits or runs.
+    /// Whether jobs currently run in place (their moving average is under [`INLINE_BELOW`]).
+    pub fn runs_inline(&self) -> bool {
+        u128::from(self.avg_ns.load(Ordering::Relaxed)) < INLINE_BELOW.as_nanos()
+    }
+
+    /// Runs `job`: in place when jobs are fast, else on a signing thread. On a signing thread
+    /// the queue slot is held by the job itself, so a client that hangs up does not free it
+    /// while the job still waits or runs. A job that panics is reported as [`Busy`].
     pub async fn run<T: Send + 'static>(
         &self,
         job: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, Busy> {
+        if self.runs_inline() {
+            return timed(&self.avg_ns, job).ok_or(Busy);
+        }
         let permit = match tokio::time::timeout(self.wait, self.slots.clone().acquire_owned()).await
         {
             Ok(Ok(p)) => p,
             _ => return Err(Busy),
         };
         let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+        let avg_ns = self.avg_ns.clone();
         let boxed: Job = Box::new(move || {
             let _permit = permit;
-            let _ = done_tx.send(job());
+            if let Some(v) = timed(&avg_ns, job) {
+                let _ = done_tx.send(v);
+            }
         });
         // The permit guarantees room in the channel, so this never blocks.
         self.tx.send(boxed).map_err(|_| Busy)?;
         done_rx.await.map_err(|_| Busy)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn thread_name() -> String {
+        std::thread::current().name().unwrap_or("").to_string()
+    }
+
+    #[tokio::test]
+    async fn fast_jobs_run_in_place_and_slow_ones_on_signing_threads() {
+        let pool = SigningPool::new(1, Duration::from_secs(5));
+        // Unknown cost: the first job goes to a signing thread.
+        assert!(!pool.runs_inline());
+        let first = pool.run(thread_name).await.expect("ran");
+        assert_eq!(first, "gica-sign-0");
+        // It was fast, so the next ones run on the caller.
+        assert!(pool.runs_inline());
+        let here = thread_name();
+        assert_eq!(pool.run(thread_name).await.expect("ran"), here);
+        // Slow jobs pull the average up; later jobs go back to the signing thread.
+        for _ in 0..3 {
+            pool.run(|| std::thread::sleep(Duration::from_millis(5)))
+                .await
+                .expect("ran");
+        }
+        assert!(!pool.runs_inline());
+        assert_eq!(pool.run(thread_name).await.expect("ran"), "gica-sign-0");
+        // A panicking job is Busy, and the thread survives it.
+        assert!(pool.run(|| panic!("boom")).await.is_err());
+        assert_eq!(pool.run(thread_name).await.expect("ran"), "gica-sign-0");
     }
 }
