@@ -4,11 +4,11 @@ use std::time::Duration;
 
 use gica_pki::{
     Signer,
-    crl::{CrlParams, IssuingDistributionPoint, RevokedEntry, build_crl},
+    crl::{CrlParams, IssuingDistributionPoint, build_crl},
     x509_cert::Certificate,
 };
 
-use crate::store::{RecordStatus, RevocationStore, StoreError};
+use crate::store::{RevocationStore, StoreError};
 
 /// Why a CRL could not be made.
 #[derive(Debug, thiserror::Error)]
@@ -33,24 +33,7 @@ pub async fn generate<S: RevocationStore>(
     idp: Option<&IssuingDistributionPoint>,
 ) -> Result<Vec<u8>, CrlGenError> {
     let snapshot = store.crl_snapshot(issuer_id).await?;
-    let (number, records, now) = (snapshot.number, snapshot.revoked, snapshot.at);
-    let entries = records.iter().filter_map(|r| match &r.status {
-        RecordStatus::Revoked {
-            time,
-            reason,
-            invalidity_date,
-        } => {
-            let mut e = RevokedEntry::new(&r.serial, *time);
-            if let Some(reason) = reason {
-                e = e.reason(*reason);
-            }
-            if let Some(at) = invalidity_date {
-                e = e.invalidity_date(*at);
-            }
-            Some(e)
-        }
-        RecordStatus::Valid => None,
-    });
+    let (number, now) = (snapshot.number, snapshot.at);
     Ok(build_crl(
         issuer,
         ca_key,
@@ -58,7 +41,7 @@ pub async fn generate<S: RevocationStore>(
             idp: idp.cloned(),
             ..CrlParams::new(now, now + next_update, number)
         },
-        entries,
+        snapshot.revoked.iter(),
     )?)
 }
 

@@ -25,6 +25,10 @@
 //!
 //! As in openssl, an argument after a plain reason (`certificateHold,OID`) is ignored. The
 //! hold instruction itself is checked but not stored (RFC 5280 deprecates it).
+//!
+//! An `R` line with reason `removeFromCRL` is imported as valid: RFC 5280 5.3.1 gives that
+//! reason only to delta-CRL entries saying a hold was released, so the certificate is not
+//! revoked (openssl would list it on a full CRL, where relying parties read it as revoked).
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
@@ -228,6 +232,10 @@ fn parse_revocation(field: &str) -> Result<RecordStatus, String> {
             (Some(reason), invalidity_date)
         }
     };
+    if reason == Some(CrlReason::RemoveFromCrl) {
+        // A released hold (RFC 5280 5.3.1): not revoked.
+        return Ok(RecordStatus::Valid);
+    }
     Ok(RecordStatus::Revoked {
         time,
         reason,

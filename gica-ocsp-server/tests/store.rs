@@ -438,7 +438,26 @@ async fn revoked_in_serial_order<B: Backend>(db: B) {
 async fn reasons_round_trip<B: Backend>(db: B) {
     let s = db.open().await;
     let issuer = "issuer-reasons";
-    let reasons = CrlReason::ALL.into_iter().map(Some).chain([None]);
+    // removeFromCRL is refused as a revocation (RFC 5280 5.3.1), and nothing is written.
+    let refused = s
+        .revoke(
+            issuer,
+            &[0x7f],
+            at(1_600_000_000),
+            Some(CrlReason::RemoveFromCrl),
+            None,
+        )
+        .await;
+    assert!(
+        matches!(refused, Err(StoreError::Refused(_))),
+        "{refused:?}"
+    );
+    assert_eq!(s.status(issuer, &[0x7f]).await.expect("status"), None);
+    let reasons = CrlReason::ALL
+        .into_iter()
+        .filter(|r| *r != CrlReason::RemoveFromCrl)
+        .map(Some)
+        .chain([None]);
     let mut expected = Vec::new();
     for (i, reason) in (1..).zip(reasons) {
         let serial = [i];
@@ -453,6 +472,32 @@ async fn reasons_round_trip<B: Backend>(db: B) {
         expected.push(want);
     }
     assert_eq!(s.revoked(issuer).await.expect("revoked"), expected);
+    // The CRL snapshot reads the same entries, packed.
+    let snapshot = s.crl_snapshot(issuer).await.expect("snapshot");
+    let packed: Vec<_> = snapshot
+        .revoked
+        .iter()
+        .map(|e| {
+            (
+                e.serial.to_vec(),
+                e.revocation_time,
+                e.reason,
+                e.invalidity_date,
+            )
+        })
+        .collect();
+    let want: Vec<_> = expected
+        .iter()
+        .map(|r| match &r.status {
+            RecordStatus::Revoked {
+                time,
+                reason,
+                invalidity_date,
+            } => (r.serial.clone(), *time, *reason, *invalidity_date),
+            RecordStatus::Valid => unreachable!("only revocations here"),
+        })
+        .collect();
+    assert_eq!(packed, want);
 }
 
 async fn crl_numbers_increase<B: Backend>(db: B) {
@@ -784,7 +829,8 @@ fn index_records(issuer: &str) -> Vec<CertRecord> {
         rev(&[0x10, 0x04], Some(Superseded), None),
         rev(&[0x10, 0x05], Some(CessationOfOperation), None),
         rev(&[0x10, 0x06], Some(CertificateHold), None),
-        rev(&[0x10, 0x07], Some(RemoveFromCrl), None),
+        // removeFromCRL: a released hold, so valid (RFC 5280 5.3.1).
+        valid(&[0x10, 0x07], EXPIRY),
         rev(&[0x10, 0x08], Some(CertificateHold), None),
         rev(&[0x10, 0x09], Some(KeyCompromise), Some(COMPROMISED_AT)),
         rev(&[0x10, 0x0a], Some(CaCompromise), Some(COMPROMISED_AT)),
@@ -885,7 +931,11 @@ async fn import_index_file<B: Backend>(db: B) {
         assert_eq!(got.as_ref(), Some(want));
     }
     let revoked = s.revoked(issuer).await.expect("revoked");
-    assert_eq!(revoked.len(), 14);
+    assert_eq!(
+        revoked.len(),
+        13,
+        "the removeFromCRL line is a released hold"
+    );
 
     // Twice: everything skipped.
     let summary = import_index(&s, &path, issuer, false)

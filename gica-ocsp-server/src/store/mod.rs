@@ -29,6 +29,9 @@ pub enum StoreError {
     /// A value read back is not what the schema allows.
     #[error("corrupt row: {0}")]
     Corrupt(String),
+    /// A write the store does not take.
+    #[error("refused: {0}")]
+    Refused(String),
 }
 
 /// Status of a certificate as recorded.
@@ -80,13 +83,90 @@ pub struct ImportSummary {
     pub malformed: Vec<(usize, String)>,
 }
 
+/// The revoked entries of one CRL, packed: every serial in one buffer and fixed-size entries
+/// beside it, so a million entries cost two growing buffers (about 60 bytes an entry), not a
+/// million allocations.
+///
+/// ```
+/// use std::time::{Duration, UNIX_EPOCH};
+/// use gica_ocsp_server::store::RevokedList;
+/// use gica_pki::CrlReason;
+///
+/// let mut list = RevokedList::default();
+/// let t = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+/// list.push(&[0x01, 0x02], t, Some(CrlReason::KeyCompromise), None);
+/// list.push(&[0x7f; 20], t, None, Some(t));
+/// let entries: Vec<_> = list.iter().collect();
+/// assert_eq!((list.len(), entries[1].serial.len()), (2, 20));
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RevokedList {
+    serials: Vec<u8>,
+    entries: Vec<PackedEntry>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct PackedEntry {
+    /// End of this entry's serial in `serials` (it starts where the previous one ends).
+    serial_end: usize,
+    time: SystemTime,
+    reason: Option<CrlReason>,
+    invalidity_date: Option<SystemTime>,
+}
+
+impl RevokedList {
+    /// Appends an entry; callers keep them in serial order.
+    pub fn push(
+        &mut self,
+        serial: &[u8],
+        time: SystemTime,
+        reason: Option<CrlReason>,
+        invalidity_date: Option<SystemTime>,
+    ) {
+        self.serials.extend_from_slice(serial);
+        self.entries.push(PackedEntry {
+            serial_end: self.serials.len(),
+            time,
+            reason,
+            invalidity_date,
+        });
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// No entries.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The entries, in the order pushed, ready for [`gica_pki::crl::build_crl`].
+    pub fn iter(&self) -> impl Iterator<Item = gica_pki::crl::RevokedEntry<'_>> + '_ {
+        let mut start = 0;
+        self.entries.iter().map(move |e| {
+            let serial = &self.serials[start..e.serial_end];
+            start = e.serial_end;
+            let mut entry = gica_pki::crl::RevokedEntry::new(serial, e.time);
+            if let Some(reason) = e.reason {
+                entry = entry.reason(reason);
+            }
+            if let Some(at) = e.invalidity_date {
+                entry = entry.invalidity_date(at);
+            }
+            entry
+        })
+    }
+}
+
 /// What one CRL is made of, read consistently by [`RevocationStore::crl_snapshot`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CrlSnapshot {
     /// cRLNumber.
     pub number: u64,
-    /// Revoked records, ordered by serial.
-    pub revoked: Vec<CertRecord>,
+    /// Revoked entries, ordered by serial, read row by row into one packed list.
+    pub revoked: RevokedList,
     /// thisUpdate: read inside the transaction.
     pub at: SystemTime,
 }
@@ -303,24 +383,51 @@ struct CertRow {
     invalidity_date: Option<i64>,
 }
 
+/// RFC 5280 5.3.1: removeFromCRL only marks delta-CRL entries of released holds; as a
+/// revocation it would be listed on full CRLs, where relying parties read it as revoked.
+pub(crate) fn refuse_remove_from_crl(records: &[CertRecord]) -> Result<(), StoreError> {
+    let bad = records.iter().find(|r| {
+        matches!(
+            r.status,
+            RecordStatus::Revoked {
+                reason: Some(CrlReason::RemoveFromCrl),
+                ..
+            }
+        )
+    });
+    match bad {
+        Some(r) => Err(StoreError::Refused(format!(
+            "serial {}: removeFromCRL is for delta CRLs (a released hold), not a revocation",
+            hex::encode(&r.serial)
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// A stored time, checked.
+pub(crate) fn stored_time(secs: i64) -> Result<SystemTime, StoreError> {
+    from_unix_secs(secs).ok_or_else(|| StoreError::Corrupt(format!("time {secs}")))
+}
+
+/// A stored reason code, checked.
+pub(crate) fn stored_reason(code: Option<i16>) -> Result<Option<CrlReason>, StoreError> {
+    code.map(|code| {
+        u8::try_from(code)
+            .ok()
+            .and_then(CrlReason::from_code)
+            .ok_or_else(|| StoreError::Corrupt(format!("reason code {code}")))
+    })
+    .transpose()
+}
+
 impl CertRow {
     fn into_record(self) -> Result<CertRecord, StoreError> {
-        let time = |secs: i64| {
-            from_unix_secs(secs).ok_or_else(|| StoreError::Corrupt(format!("time {secs}")))
-        };
+        let time = stored_time;
         let status = match (self.status.as_str(), self.revocation_time) {
             ("V", _) => RecordStatus::Valid,
             ("R", Some(revoked_at)) => RecordStatus::Revoked {
                 time: time(revoked_at)?,
-                reason: self
-                    .reason
-                    .map(|code| {
-                        u8::try_from(code)
-                            .ok()
-                            .and_then(CrlReason::from_code)
-                            .ok_or_else(|| StoreError::Corrupt(format!("reason code {code}")))
-                    })
-                    .transpose()?,
+                reason: stored_reason(self.reason)?,
                 invalidity_date: self.invalidity_date.map(time).transpose()?,
             },
             (status, _) => return Err(StoreError::Corrupt(format!("status {status:?}"))),
@@ -374,6 +481,11 @@ mod sql {
     /// Numeric order: a shorter magnitude is a smaller number.
     pub(super) const SELECT_REVOKED: &str =
         select_certs!("WHERE issuer = $1 AND status = 'R' ORDER BY length(serial), serial");
+
+    /// What a CRL entry needs, in the same order.
+    pub(super) const SELECT_CRL_ENTRIES: &str = "SELECT serial, revocation_time, reason, \
+         invalidity_date FROM certs WHERE issuer = $1 AND status = 'R' \
+         ORDER BY length(serial), serial";
 
     /// One statement, so the row lock (PostgreSQL) or the write lock (SQLite) makes it atomic.
     pub(super) const NEXT_CRL_NUMBER: &str = "INSERT INTO crl_numbers (issuer, last_number) \
@@ -638,13 +750,29 @@ macro_rules! sql_store {
                 let number: i64 = row.try_get(0)?;
                 let number = u64::try_from(number)
                     .map_err(|_| StoreError::Corrupt(format!("CRL number {number}")))?;
-                let revoked = sqlx::query($crate::store::sql::SELECT_REVOKED)
-                    .bind(issuer)
-                    .fetch_all(&mut *tx)
-                    .await?
-                    .iter()
-                    .map(Self::decode)
-                    .collect::<Result<Vec<_>, _>>()?;
+                // Row by row into one packed list: no row set, no allocation per entry.
+                let mut revoked = $crate::store::RevokedList::default();
+                {
+                    use futures_util::TryStreamExt as _;
+                    use $crate::store::{stored_reason, stored_time};
+                    let mut rows = sqlx::query($crate::store::sql::SELECT_CRL_ENTRIES)
+                        .bind(issuer)
+                        .fetch(&mut *tx);
+                    while let Some(row) = rows.try_next().await? {
+                        let serial: &[u8] = row.try_get(0)?;
+                        let time: Option<i64> = row.try_get(1)?;
+                        let time = time.ok_or_else(|| {
+                            StoreError::Corrupt("revoked row without revocation time".into())
+                        })?;
+                        let invalidity: Option<i64> = row.try_get(3)?;
+                        revoked.push(
+                            serial,
+                            stored_time(time)?,
+                            stored_reason(row.try_get(2)?)?,
+                            invalidity.map(stored_time).transpose()?,
+                        );
+                    }
+                }
                 let at = std::time::SystemTime::now();
                 tx.commit().await?;
                 Ok($crate::store::CrlSnapshot {
@@ -694,6 +822,7 @@ macro_rules! sql_store {
                 &self,
                 records: &[$crate::store::CertRecord],
             ) -> Result<$crate::store::ImportSummary, $crate::store::StoreError> {
+                $crate::store::refuse_remove_from_crl(records)?;
                 let mut tx = self.begin_write().await?;
                 let imported = Self::write_records(&mut tx, records).await?;
                 tx.commit().await?;
