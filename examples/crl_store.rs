@@ -93,7 +93,7 @@ async fn generate(path: &str) -> Result<(), Error> {
     let store = AnyStore::connect(&format!("sqlite:{path}")).await?;
     let rss_before = peak_rss_kib();
     let start = Instant::now();
-    let der = gica_ocsp_server::crl::generate(
+    let crl = gica_ocsp_server::crl::generate(
         &store,
         &issuer_id(&ca),
         &ca,
@@ -102,6 +102,7 @@ async fn generate(path: &str) -> Result<(), Error> {
         None,
     )
     .await?;
+    let der = crl.der;
     let took = start.elapsed();
     let rss_after = peak_rss_kib();
     println!("read+build+sign: {:.3} s", took.as_secs_f64());

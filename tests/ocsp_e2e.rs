@@ -527,6 +527,7 @@ fn crls_verify_with_openssl_for_an_intermediate() {
         )
         .await
         .expect("crl")
+        .der
     });
     let next = gica_pki::crl::verify_crl(&next, &cert("pki/int-ca.pem"), SystemTime::now())
         .expect("verifies");
@@ -658,4 +659,73 @@ fn concurrent_misses_for_one_cert_id_sign_once() {
         m.contains("gica_ocsp_signing_seconds_count 1\n"),
         "signed more than once: {m}"
     );
+}
+
+#[test]
+fn responders_sharing_a_store_serve_one_crl() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = seeded_db(dir.path());
+    // Polls every second: CRLs published by anyone are picked up within that.
+    let fast = |a: &mut ServeArgs| a.max_staleness = Some("2s".into());
+    let first = start(&db, fast);
+    let second = start(&db, fast);
+    let number_of = |der: &[u8]| {
+        gica_pki::crl::verify_crl(der, &cert("pki/int-ca.pem"), SystemTime::now())
+            .expect("verifies")
+            .crl_number
+            .to_u64()
+            .expect("small number")
+    };
+    // Both may have made a CRL at start (they start at once); within a CRL check (1 s) both
+    // serve the one with the highest number: the same bytes.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let a = loop {
+        let a = get(first.addr, "/crl/int-ca.crl");
+        let b = get(second.addr, "/crl/int-ca.crl");
+        assert_eq!((a.status, b.status), (200, 200));
+        if a.body == b.body {
+            break a;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "two responders kept serving two different CRLs"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+
+    // A CRL made elsewhere (the `crl` command) and published reaches both.
+    let made = block_on(async {
+        let store = AnyStore::connect(&db).await.expect("store");
+        let key = gica_ocsp_server::load_key(&fixture("pki/int-ca.key")).expect("key");
+        let issuer = cert("pki/int-ca.pem");
+        let crl = gica_ocsp_server::crl::generate(
+            &store,
+            &issuer_id(&issuer),
+            &issuer,
+            key.as_ref(),
+            Duration::from_secs(3600),
+            None,
+        )
+        .await
+        .expect("crl");
+        assert!(
+            store
+                .publish_crl(&issuer_id(&issuer), &crl)
+                .await
+                .expect("publish")
+        );
+        crl.der
+    });
+    assert!(number_of(&made) > number_of(&a.body));
+    for server in [&first, &second] {
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while get(server.addr, "/crl/int-ca.crl").body != made {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the published CRL never reached {}",
+                server.addr
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
 }

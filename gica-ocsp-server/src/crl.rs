@@ -8,7 +8,7 @@ use gica_pki::{
     x509_cert::Certificate,
 };
 
-use crate::store::{RevocationStore, StoreError};
+use crate::store::{PublishedCrl, RevocationStore, StoreError};
 
 /// Why a CRL could not be made.
 #[derive(Debug, thiserror::Error)]
@@ -23,7 +23,8 @@ pub enum CrlGenError {
 
 /// Makes the issuer's next CRL: takes a fresh CRL number (strictly increasing across
 /// processes) and every revoked record in one transaction, and signs with `ca_key`. With
-/// `idp`, the CRL carries that issuingDistributionPoint (critical, RFC 5280 5.2.5).
+/// `idp`, the CRL carries that issuingDistributionPoint (critical, RFC 5280 5.2.5). The
+/// result is not published: see [`RevocationStore::publish_crl`].
 pub async fn generate<S: RevocationStore>(
     store: &S,
     issuer_id: &str,
@@ -31,10 +32,10 @@ pub async fn generate<S: RevocationStore>(
     ca_key: &dyn Signer,
     next_update: Duration,
     idp: Option<&IssuingDistributionPoint>,
-) -> Result<Vec<u8>, CrlGenError> {
+) -> Result<PublishedCrl, CrlGenError> {
     let snapshot = store.crl_snapshot(issuer_id).await?;
     let (number, now) = (snapshot.number, snapshot.at);
-    Ok(build_crl(
+    let der = build_crl(
         issuer,
         ca_key,
         &CrlParams {
@@ -42,7 +43,12 @@ pub async fn generate<S: RevocationStore>(
             ..CrlParams::new(now, now + next_update, number)
         },
         snapshot.revoked.iter(),
-    )?)
+    )?;
+    Ok(PublishedCrl {
+        number,
+        this_update: now,
+        der,
+    })
 }
 
 /// The issuingDistributionPoint naming `url`, after checking it is an absolute http, https

@@ -29,9 +29,12 @@ use gica_pki::{
 };
 use tokio::net::TcpListener;
 
-pub use server::{IssuerState, OcspServer, ServeOptions, issuer_id};
+pub use server::{IssuerState, OcspServer, ServeOptions, ServedCrl, issuer_id};
 
-use crate::{config::ServeSettings, store::AnyStore};
+use crate::{
+    config::ServeSettings,
+    store::{AnyStore, RevocationStore, StoreError},
+};
 
 /// Why something could not start or run, said plainly.
 #[derive(Debug, thiserror::Error)]
@@ -213,12 +216,9 @@ impl Service {
             settings,
             change_seq,
         };
-        for job in &service.crl_jobs {
-            // A bad row must not keep OCSP down: log, serve OCSP, retry on the timer.
-            if let Err(e) = service.refresh_crl(job).await {
-                tracing::error!(error = %e, "first CRL generation failed; /crl answers 503 until it succeeds");
-            }
-        }
+        // A bad row must not keep OCSP down: sync_crls logs, and the timer retries; /crl
+        // answers 503 until a CRL is there.
+        service.sync_crls().await;
         Ok(service)
     }
 
@@ -227,9 +227,43 @@ impl Service {
         &self.server
     }
 
-    async fn refresh_crl(&self, job: &CrlJob) -> Result<(), AppError> {
-        let issuer = &self.server.issuers()[job.issuer];
-        let der = crl::generate(
+    /// How often CRLs are re-made: a quarter of their validity.
+    fn crl_every(&self) -> Duration {
+        (self.settings.crl_next_update / 4).max(Duration::from_secs(1))
+    }
+
+    /// Keeps every issuer's served CRL current. For an issuer whose CA key is configured, a
+    /// new CRL is made and published in the store when the published one is a quarter of its
+    /// validity old (or missing), even if nothing changed, so it never goes stale. Then the
+    /// newest published CRL is served, whoever made it: responders sharing a store serve the
+    /// same CRL, and its number never goes back from one instance to the next.
+    async fn sync_crls(&self) {
+        let store = self.server.store();
+        for (idx, issuer) in self.server.issuers().iter().enumerate() {
+            if let Some(job) = self.crl_jobs.iter().find(|j| j.issuer == idx) {
+                let due = match store.published_crl_number(&issuer.id).await {
+                    Ok(Some((_, this_update))) => {
+                        this_update + self.crl_every() <= std::time::SystemTime::now()
+                    }
+                    Ok(None) => true,
+                    Err(e) => {
+                        tracing::warn!(issuer = %issuer.name, error = %e, "reading the published CRL failed");
+                        true
+                    }
+                };
+                if due && let Err(e) = self.make_crl(issuer, job).await {
+                    tracing::error!(issuer = %issuer.name, error = %e, "CRL generation failed; the previous CRL stays published");
+                }
+            }
+            if let Err(e) = Self::load_published(store, issuer).await {
+                tracing::warn!(issuer = %issuer.name, error = %e, "loading the published CRL failed");
+            }
+        }
+    }
+
+    /// Makes, publishes and serves the issuer's next CRL.
+    async fn make_crl(&self, issuer: &IssuerState, job: &CrlJob) -> Result<(), AppError> {
+        let crl = crl::generate(
             self.server.store(),
             &issuer.id,
             issuer.responder.issuer(),
@@ -238,8 +272,30 @@ impl Service {
             job.idp.as_ref(),
         )
         .await?;
-        tracing::info!(issuer = %issuer.name, bytes = der.len(), "CRL generated");
-        *issuer.crl.write().unwrap_or_else(|p| p.into_inner()) = Some(Bytes::from(der));
+        let published = match self.server.store().publish_crl(&issuer.id, &crl).await {
+            Ok(p) => p,
+            Err(e) => {
+                // Serve it from here at least; the next round publishes again.
+                tracing::warn!(issuer = %issuer.name, error = %e, "publishing the CRL failed");
+                false
+            }
+        };
+        tracing::info!(issuer = %issuer.name, number = crl.number, bytes = crl.der.len(), published, "CRL generated");
+        serve_if_newer(issuer, crl.number, || Bytes::from(crl.der));
+        Ok(())
+    }
+
+    /// Serves the issuer's published CRL if it is newer than the one served.
+    async fn load_published(store: &AnyStore, issuer: &IssuerState) -> Result<(), StoreError> {
+        let Some((number, _)) = store.published_crl_number(&issuer.id).await? else {
+            return Ok(());
+        };
+        if served_number(issuer).is_some_and(|served| served >= number) {
+            return Ok(());
+        }
+        if let Some(crl) = store.published_crl(&issuer.id).await? {
+            serve_if_newer(issuer, crl.number, || Bytes::from(crl.der));
+        }
         Ok(())
     }
 
@@ -253,20 +309,18 @@ impl Service {
         let server = self.server.clone();
         let poll = (self.settings.max_staleness / 2).max(Duration::from_secs(1));
         let follower = tokio::spawn(server.clone().follow_changes(self.change_seq, poll));
-        let crl_every = (self.settings.crl_next_update / 4).max(Duration::from_secs(1));
+        // CRLs are checked as often as revocations are polled (or made, if more often), so a
+        // CRL another responder published is served here within that time.
+        let crl_sync = self.crl_every().min(poll);
         let me = Arc::new(self);
         let crl_task = {
             let me = me.clone();
             tokio::spawn(async move {
-                let mut tick = tokio::time::interval(crl_every);
+                let mut tick = tokio::time::interval(crl_sync);
                 tick.tick().await;
                 loop {
                     tick.tick().await;
-                    for job in &me.crl_jobs {
-                        if let Err(e) = me.refresh_crl(job).await {
-                            tracing::error!(error = %e, "CRL regeneration failed; the previous CRL stays published");
-                        }
-                    }
+                    me.sync_crls().await;
                 }
             })
         };
@@ -284,5 +338,22 @@ impl Service {
         follower.abort();
         crl_task.abort();
         result
+    }
+}
+
+fn served_number(issuer: &IssuerState) -> Option<u64> {
+    issuer
+        .crl
+        .read()
+        .unwrap_or_else(|p| p.into_inner())
+        .as_ref()
+        .map(|c| c.number)
+}
+
+/// Replaces the served CRL if `number` is higher (CRL numbers never go back).
+fn serve_if_newer(issuer: &IssuerState, number: u64, der: impl FnOnce() -> Bytes) {
+    let mut served = issuer.crl.write().unwrap_or_else(|p| p.into_inner());
+    if served.as_ref().is_none_or(|c| c.number < number) {
+        *served = Some(ServedCrl { number, der: der() });
     }
 }

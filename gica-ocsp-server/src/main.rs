@@ -175,20 +175,27 @@ async fn run(cli: Cli) -> Result<(), AppError> {
                 .transpose()
                 .map_err(gica_ocsp_server::config::ConfigError)?;
             let store = AnyStore::connect(&args.db).await?;
-            let der = gica_ocsp_server::crl::generate(
+            let id = issuer_id(&issuer);
+            let crl = gica_ocsp_server::crl::generate(
                 &store,
-                &issuer_id(&issuer),
+                &id,
                 &issuer,
                 key.as_ref(),
                 next,
                 idp.as_ref(),
             )
             .await?;
-            std::fs::write(&args.out, &der).map_err(|source| AppError::Io {
+            std::fs::write(&args.out, &crl.der).map_err(|source| AppError::Io {
                 path: args.out.display().to_string(),
                 source,
             })?;
-            println!("wrote {} ({} bytes)", args.out.display(), der.len());
+            println!("wrote {} ({} bytes)", args.out.display(), crl.der.len());
+            // Responders sharing the store serve it from their next CRL check on.
+            if store.publish_crl(&id, &crl).await? {
+                println!("published CRL number {} for the responders", crl.number);
+            } else {
+                println!("not published: a CRL with a higher number is published already");
+            }
             Ok(())
         }
     }

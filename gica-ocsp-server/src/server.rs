@@ -42,8 +42,17 @@ pub struct IssuerState {
     pub id: String,
     /// Answers OCSP for this issuer.
     pub responder: Responder,
-    /// The current CRL, once generated or loaded.
-    pub crl: RwLock<Option<Bytes>>,
+    /// The CRL served, once generated or loaded from the store.
+    pub crl: RwLock<Option<ServedCrl>>,
+}
+
+/// A CRL being served.
+#[derive(Clone, Debug)]
+pub struct ServedCrl {
+    /// cRLNumber.
+    pub number: u64,
+    /// The signed CRL.
+    pub der: Bytes,
 }
 
 impl std::fmt::Debug for IssuerState {
@@ -437,7 +446,7 @@ impl OcspServer {
         let name = path.trim_start_matches("/crl/").trim_end_matches(".crl");
         match self.issuers.iter().find(|i| i.name == name) {
             Some(issuer) => match issuer.crl.read().unwrap_or_else(|p| p.into_inner()).clone() {
-                Some(der) => gica_serve::respond(StatusCode::OK, CRL_TYPE, der),
+                Some(crl) => gica_serve::respond(StatusCode::OK, CRL_TYPE, crl.der),
                 None => gica_serve::text(StatusCode::SERVICE_UNAVAILABLE, "no CRL generated yet"),
             },
             None => gica_serve::text(StatusCode::NOT_FOUND, "no such CRL"),

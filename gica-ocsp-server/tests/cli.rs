@@ -772,6 +772,11 @@ fn crl_files_verify_and_number_increases_and_next_update_is_honoured() {
         "crl", "--db", &db, "--issuer", &issuer, "--ca-key", &key, "--out", &first,
     ]);
     assert!(stdout.starts_with(&format!("wrote {first}")), "{stdout}");
+    // Published in the store for every responder sharing it.
+    assert!(
+        stdout.contains("published CRL number 1 for the responders"),
+        "{stdout}"
+    );
     let (stdout, _) = ok(&[
         "crl",
         "--db",

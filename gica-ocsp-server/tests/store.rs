@@ -12,8 +12,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use gica_ocsp_server::index::{ImportError, import_index, parse_index};
 use gica_ocsp_server::store::{
-    AnyStore, CertRecord, Change, ImportSummary, PgStore, RecordStatus, RevocationStore,
-    RevokeOutcome, SqliteStore, StoreError,
+    AnyStore, CertRecord, Change, ImportSummary, PgStore, PublishedCrl, RecordStatus,
+    RevocationStore, RevokeOutcome, SqliteStore, StoreError,
 };
 use gica_pki::CrlReason;
 use sqlx::Connection as _;
@@ -205,6 +205,7 @@ on_both_backends!(
     crl_snapshots_agree_with_their_numbers,
     changes_in_order,
     pruned_changes_keep_sequence_numbers,
+    published_crls_only_move_forward,
     import_all_or_nothing,
     import_index_file,
     import_large_index,
@@ -661,6 +662,41 @@ async fn pruned_changes_keep_sequence_numbers<B: Backend>(db: B) {
     let after = s.changes_since(0, 100).await.expect("changes");
     assert_eq!(after.len(), 1);
     assert!(after[0].seq > before[1].seq, "a sequence number was reused");
+}
+
+async fn published_crls_only_move_forward<B: Backend>(db: B) {
+    let s = db.open().await;
+    let issuer = "issuer-published";
+    assert_eq!(s.published_crl(issuer).await.expect("read"), None);
+    assert_eq!(s.published_crl_number(issuer).await.expect("read"), None);
+    let crl = |number: u64, byte: u8| PublishedCrl {
+        number,
+        this_update: at(1_700_000_000 + number as i64),
+        der: vec![byte; 3],
+    };
+    assert!(s.publish_crl(issuer, &crl(5, 0xa5)).await.expect("publish"));
+    // Lower or equal numbers never replace it.
+    assert!(!s.publish_crl(issuer, &crl(4, 0xa4)).await.expect("publish"));
+    assert!(!s.publish_crl(issuer, &crl(5, 0xff)).await.expect("publish"));
+    assert_eq!(
+        s.published_crl(issuer).await.expect("read"),
+        Some(crl(5, 0xa5))
+    );
+    assert!(s.publish_crl(issuer, &crl(7, 0xa7)).await.expect("publish"));
+    assert_eq!(
+        s.published_crl_number(issuer).await.expect("read"),
+        Some((7, at(1_700_000_007)))
+    );
+    // Seen from another connection too, and per issuer.
+    let other = db.open().await;
+    assert_eq!(
+        other.published_crl(issuer).await.expect("read"),
+        Some(crl(7, 0xa7))
+    );
+    assert_eq!(
+        other.published_crl("issuer-else").await.expect("read"),
+        None
+    );
 }
 
 async fn import_all_or_nothing<B: Backend>(db: B) {

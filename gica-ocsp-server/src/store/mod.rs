@@ -171,6 +171,17 @@ pub struct CrlSnapshot {
     pub at: SystemTime,
 }
 
+/// A CRL as published in the store for every responder to serve.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PublishedCrl {
+    /// cRLNumber.
+    pub number: u64,
+    /// thisUpdate.
+    pub this_update: SystemTime,
+    /// The signed CRL.
+    pub der: Vec<u8>,
+}
+
 /// A revocation change seen by [`RevocationStore::changes_since`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Change {
@@ -236,6 +247,23 @@ pub trait RevocationStore: Send + Sync {
         seq: i64,
         limit: i64,
     ) -> impl Future<Output = Result<Vec<Change>, StoreError>> + Send;
+    /// Publishes `crl` as the issuer's current CRL unless one with a number at least as high
+    /// is published already; returns whether it was.
+    fn publish_crl(
+        &self,
+        issuer: &str,
+        crl: &PublishedCrl,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// The number and thisUpdate of the issuer's published CRL, without its bytes.
+    fn published_crl_number(
+        &self,
+        issuer: &str,
+    ) -> impl Future<Output = Result<Option<(u64, SystemTime)>, StoreError>> + Send;
+    /// The issuer's published CRL.
+    fn published_crl(
+        &self,
+        issuer: &str,
+    ) -> impl Future<Output = Result<Option<PublishedCrl>, StoreError>> + Send;
     /// Deletes change-log entries recorded before `before`; returns how many. Sequence
     /// numbers are never reused afterwards, so a follower's position stays valid.
     fn prune_changes(
@@ -335,6 +363,21 @@ impl RevocationStore for AnyStore {
         on_backend!(self, s => s.prune_changes(before))
     }
 
+    async fn publish_crl(&self, issuer: &str, crl: &PublishedCrl) -> Result<bool, StoreError> {
+        on_backend!(self, s => s.publish_crl(issuer, crl))
+    }
+
+    async fn published_crl_number(
+        &self,
+        issuer: &str,
+    ) -> Result<Option<(u64, SystemTime)>, StoreError> {
+        on_backend!(self, s => s.published_crl_number(issuer))
+    }
+
+    async fn published_crl(&self, issuer: &str) -> Result<Option<PublishedCrl>, StoreError> {
+        on_backend!(self, s => s.published_crl(issuer))
+    }
+
     async fn import(&self, records: &[CertRecord]) -> Result<ImportSummary, StoreError> {
         on_backend!(self, s => s.import(records))
     }
@@ -402,6 +445,11 @@ pub(crate) fn refuse_remove_from_crl(records: &[CertRecord]) -> Result<(), Store
         ))),
         None => Ok(()),
     }
+}
+
+/// A stored CRL number, checked.
+pub(crate) fn stored_crl_number(n: i64) -> Result<u64, StoreError> {
+    u64::try_from(n).map_err(|_| StoreError::Corrupt(format!("CRL number {n}")))
 }
 
 /// A stored time, checked.
@@ -491,6 +539,18 @@ mod sql {
     pub(super) const NEXT_CRL_NUMBER: &str = "INSERT INTO crl_numbers (issuer, last_number) \
          VALUES ($1, 1) ON CONFLICT (issuer) \
          DO UPDATE SET last_number = crl_numbers.last_number + 1 RETURNING last_number";
+
+    /// Replaces the published CRL only by a higher-numbered one.
+    pub(super) const PUBLISH_CRL: &str = "INSERT INTO crls (issuer, number, this_update, der) \
+         VALUES ($1, $2, $3, $4) ON CONFLICT (issuer) DO UPDATE SET number = excluded.number, \
+         this_update = excluded.this_update, der = excluded.der \
+         WHERE crls.number < excluded.number";
+
+    pub(super) const PUBLISHED_CRL_NUMBER: &str =
+        "SELECT number, this_update FROM crls WHERE issuer = $1";
+
+    pub(super) const PUBLISHED_CRL: &str =
+        "SELECT number, this_update, der FROM crls WHERE issuer = $1";
 
     pub(super) const PRUNE_CHANGES: &str = "DELETE FROM changes WHERE recorded_at < $1";
 
@@ -805,6 +865,63 @@ macro_rules! sql_store {
                         })
                     })
                     .collect()
+            }
+
+            async fn publish_crl(
+                &self,
+                issuer: &str,
+                crl: &$crate::store::PublishedCrl,
+            ) -> Result<bool, $crate::store::StoreError> {
+                let number = i64::try_from(crl.number).map_err(|_| {
+                    $crate::store::StoreError::Refused(format!("CRL number {}", crl.number))
+                })?;
+                let done = sqlx::query($crate::store::sql::PUBLISH_CRL)
+                    .bind(issuer)
+                    .bind(number)
+                    .bind($crate::store::unix_secs(crl.this_update))
+                    .bind(crl.der.as_slice())
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn published_crl_number(
+                &self,
+                issuer: &str,
+            ) -> Result<Option<(u64, std::time::SystemTime)>, $crate::store::StoreError> {
+                use sqlx::Row as _;
+                let row = sqlx::query($crate::store::sql::PUBLISHED_CRL_NUMBER)
+                    .bind(issuer)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.map(|row| {
+                    let number: i64 = row.try_get(0)?;
+                    Ok((
+                        $crate::store::stored_crl_number(number)?,
+                        $crate::store::stored_time(row.try_get(1)?)?,
+                    ))
+                })
+                .transpose()
+            }
+
+            async fn published_crl(
+                &self,
+                issuer: &str,
+            ) -> Result<Option<$crate::store::PublishedCrl>, $crate::store::StoreError> {
+                use sqlx::Row as _;
+                let row = sqlx::query($crate::store::sql::PUBLISHED_CRL)
+                    .bind(issuer)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.map(|row| {
+                    let number: i64 = row.try_get(0)?;
+                    Ok($crate::store::PublishedCrl {
+                        number: $crate::store::stored_crl_number(number)?,
+                        this_update: $crate::store::stored_time(row.try_get(1)?)?,
+                        der: row.try_get(2)?,
+                    })
+                })
+                .transpose()
             }
 
             async fn prune_changes(

@@ -42,6 +42,14 @@ impl PgStore {
             issuer TEXT PRIMARY KEY,
             last_number BIGINT NOT NULL
         )",
+        // The newest CRL of each issuer, so every responder sharing the store serves the
+        // same one (CRL numbers never go back between instances).
+        "CREATE TABLE IF NOT EXISTS crls (
+            issuer TEXT PRIMARY KEY,
+            number BIGINT NOT NULL,
+            this_update BIGINT NOT NULL,
+            der BYTEA NOT NULL
+        )",
         "CREATE TABLE IF NOT EXISTS changes (
             seq BIGSERIAL PRIMARY KEY,
             issuer TEXT NOT NULL,

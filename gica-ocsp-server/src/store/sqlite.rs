@@ -42,6 +42,14 @@ impl SqliteStore {
             last_number BIGINT NOT NULL
         )",
         // AUTOINCREMENT: a seq is never reused, even after the newest row is deleted.
+        // The newest CRL of each issuer, so every responder sharing the store serves the
+        // same one (CRL numbers never go back between instances).
+        "CREATE TABLE IF NOT EXISTS crls (
+            issuer TEXT PRIMARY KEY,
+            number BIGINT NOT NULL,
+            this_update BIGINT NOT NULL,
+            der BLOB NOT NULL
+        )",
         "CREATE TABLE IF NOT EXISTS changes (
             seq INTEGER PRIMARY KEY AUTOINCREMENT,
             issuer TEXT NOT NULL,
