@@ -77,15 +77,42 @@ pub fn verify_issued_by(cert: &Certificate, issuer: &Certificate) -> Result<()> 
     )
 }
 
-fn can_issue(cert: &Certificate) -> bool {
+/// Whether `cert` may issue with `below` intermediate CA certificates under it in the path:
+/// basicConstraints cA, pathLenConstraint (RFC 5280 4.2.1.9, 6.1.4 (l)-(m)) and keyCertSign.
+fn can_issue(cert: &Certificate, below: usize) -> bool {
     let tbs = cert.tbs_certificate();
-    let ca = matches!(tbs.get_extension::<BasicConstraints>(), Ok(Some((_, bc))) if bc.ca);
+    let ca = matches!(
+        tbs.get_extension::<BasicConstraints>(),
+        Ok(Some((_, bc))) if bc.ca && bc.path_len_constraint.is_none_or(|n| below <= usize::from(n))
+    );
     let ku_ok = match tbs.get_extension::<KeyUsage>() {
         Ok(Some((_, ku))) => ku.0.contains(KeyUsages::KeyCertSign),
         Ok(None) => true,
         Err(_) => false,
     };
     ca && ku_ok
+}
+
+/// Extensions [`verify_path`] understands; a certificate with any other critical extension
+/// (name constraints, policy constraints, ...) is refused, as RFC 5280 4.2 requires of a
+/// path validator that does not process it.
+const UNDERSTOOD_EXTENSIONS: [der::asn1::ObjectIdentifier; 6] = [
+    const_oid::db::rfc5280::ID_CE_BASIC_CONSTRAINTS,
+    const_oid::db::rfc5280::ID_CE_KEY_USAGE,
+    const_oid::db::rfc5280::ID_CE_EXT_KEY_USAGE,
+    const_oid::db::rfc5280::ID_CE_SUBJECT_ALT_NAME,
+    const_oid::db::rfc5280::ID_CE_SUBJECT_KEY_IDENTIFIER,
+    const_oid::db::rfc5280::ID_CE_AUTHORITY_KEY_IDENTIFIER,
+];
+
+/// The first critical extension of `cert` that [`verify_path`] does not understand.
+fn unknown_critical_extension(cert: &Certificate) -> Option<der::asn1::ObjectIdentifier> {
+    cert.tbs_certificate()
+        .extensions()
+        .into_iter()
+        .flatten()
+        .find(|e| e.critical && !UNDERSTOOD_EXTENSIONS.contains(&e.extn_id))
+        .map(|e| e.extn_id)
 }
 
 /// Most signature checks one path search may make: hostile bundles of certificates that all
@@ -96,6 +123,11 @@ pub const MAX_SIGNATURE_CHECKS: usize = 64;
 /// certificate valid at `at` (for a time-stamp: its genTime, not now). Returns the path, leaf
 /// first, anchor last. The search tries each (certificate, issuer) pair at most once and
 /// gives up after [`MAX_SIGNATURE_CHECKS`] signature checks.
+///
+/// Intermediates must be CAs with keyCertSign whose pathLenConstraint allows the CAs below
+/// them; the leaf and the intermediates may carry no critical extension besides
+/// basicConstraints, keyUsage, extendedKeyUsage, subjectAltName and the key identifiers.
+/// The anchors are trusted as given (RFC 5280 6.1: trust anchor information is input).
 pub fn verify_path(
     leaf: &Certificate,
     intermediates: &[Certificate],
@@ -109,6 +141,12 @@ pub fn verify_path(
         tried: Vec::new(),
         checks: 0,
     };
+    if let Some(oid) = unknown_critical_extension(leaf) {
+        return Err(Error::Path(format!(
+            "{} has a critical extension {oid} that is not understood",
+            leaf.tbs_certificate().subject()
+        )));
+    }
     let mut path = vec![leaf.clone()];
     if search.extend(&mut path)? {
         Ok(path)
@@ -175,7 +213,9 @@ impl Search<'_> {
         for (idx, cand) in self.intermediates.iter().enumerate() {
             if cand.tbs_certificate().subject() != &issuer_name
                 || path.contains(cand)
-                || !can_issue(cand)
+                // Intermediate CAs under `cand`: the path so far less the leaf.
+                || !can_issue(cand, path.len() - 1)
+                || unknown_critical_extension(cand).is_some()
                 || self.tried.contains(&(child, idx))
             {
                 continue;

@@ -623,3 +623,78 @@ fn path_search_is_bounded_for_hostile_certificate_bundles() {
         "{err}"
     );
 }
+
+#[test]
+fn path_len_constraints_and_unknown_critical_extensions_are_enforced() {
+    use gica_pki::{
+        Signer,
+        certgen::CertificateParams,
+        der::asn1::{ObjectIdentifier, OctetString},
+        x509_cert::ext::Extension,
+    };
+    let root_key = SoftwareSigner::generate_p256().expect("key");
+    let root = CertificateParams::ca("CN=gica path root", 30)
+        .self_signed(&root_key)
+        .expect("root");
+    // root -> upper (pathLen from the case) -> lower (CA) -> leaf
+    let chain = |upper_path_len: Option<u8>, lower_extra: Vec<Extension>| {
+        let upper_key = SoftwareSigner::generate_p256().expect("key");
+        let upper = CertificateParams {
+            ca: Some(upper_path_len),
+            ..CertificateParams::ca("CN=gica path upper", 30)
+        }
+        .signed_by(upper_key.public_key(), &root, &root_key)
+        .expect("upper");
+        let lower_key = SoftwareSigner::generate_p256().expect("key");
+        let lower = CertificateParams {
+            extra_extensions: lower_extra,
+            ..CertificateParams::ca("CN=gica path lower", 30)
+        }
+        .signed_by(lower_key.public_key(), &upper, &upper_key)
+        .expect("lower");
+        let leaf_key = SoftwareSigner::generate_p256().expect("key");
+        let leaf = CertificateParams::tsa("CN=gica path leaf", 30)
+            .signed_by(leaf_key.public_key(), &lower, &lower_key)
+            .expect("leaf");
+        (leaf, vec![upper, lower])
+    };
+    let anchors = std::slice::from_ref(&root);
+    // pathLen 1 allows the one CA below; pathLen 0 does not (RFC 5280 4.2.1.9).
+    let (leaf, inter) = chain(Some(1), vec![]);
+    assert_eq!(
+        cert::verify_path(&leaf, &inter, anchors, now())
+            .expect("pathLen 1")
+            .len(),
+        4
+    );
+    let (leaf, inter) = chain(Some(0), vec![]);
+    assert!(cert::verify_path(&leaf, &inter, anchors, now()).is_err());
+    // An extension nobody here processes: fine when not critical, refused when critical.
+    let unknown = |critical| Extension {
+        extn_id: ObjectIdentifier::new_unwrap("1.3.6.1.4.1.99999.9"),
+        critical,
+        extn_value: OctetString::new(vec![0x05, 0x00]).expect("octets"),
+    };
+    let (leaf, inter) = chain(None, vec![unknown(false)]);
+    assert!(cert::verify_path(&leaf, &inter, anchors, now()).is_ok());
+    let (leaf, inter) = chain(None, vec![unknown(true)]);
+    assert!(cert::verify_path(&leaf, &inter, anchors, now()).is_err());
+    // Name constraints are not processed, so a critical one is refused too.
+    let name_constraints = Extension {
+        extn_id: ObjectIdentifier::new_unwrap("2.5.29.30"),
+        critical: true,
+        extn_value: OctetString::new(vec![0x30, 0x00]).expect("octets"),
+    };
+    let (leaf, inter) = chain(None, vec![name_constraints]);
+    assert!(cert::verify_path(&leaf, &inter, anchors, now()).is_err());
+    // On the leaf itself (here issued by the root directly), the error says which extension.
+    let leaf_key = SoftwareSigner::generate_p256().expect("key");
+    let leaf = CertificateParams {
+        extra_extensions: vec![unknown(true)],
+        ..CertificateParams::tsa("CN=gica path leaf", 30)
+    }
+    .signed_by(leaf_key.public_key(), &root, &root_key)
+    .expect("leaf");
+    let err = cert::verify_path(&leaf, &[], anchors, now()).expect_err("critical");
+    assert!(err.to_string().contains("1.3.6.1.4.1.99999.9"), "{err}");
+}
