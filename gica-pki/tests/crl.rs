@@ -786,3 +786,97 @@ proptest! {
         let _ = verify_crl(&bytes, &chain().int, *now);
     }
 }
+
+#[test]
+fn scope_follows_the_issuing_distribution_point() {
+    use gica_pki::{
+        der::{
+            Encode,
+            asn1::{Ia5String, ObjectIdentifier, OctetString},
+        },
+        x509_cert::ext::{
+            Extension,
+            pkix::{
+                CrlDistributionPoints,
+                crl::dp::DistributionPoint,
+                name::{DistributionPointName, GeneralName},
+            },
+        },
+    };
+    const U1: &str = "http://crl.gica.ir/int-ca-1.crl";
+    const U2: &str = "http://crl.gica.ir/int-ca-2.crl";
+    let (ca, key) = fixture_ca();
+    let crldp = |url: &str| {
+        let points = CrlDistributionPoints(vec![DistributionPoint {
+            distribution_point: Some(DistributionPointName::FullName(vec![
+                GeneralName::UniformResourceIdentifier(Ia5String::new(url).expect("ia5")),
+            ])),
+            reasons: None,
+            crl_issuer: None,
+        }]);
+        Extension {
+            extn_id: ObjectIdentifier::new_unwrap("2.5.29.31"),
+            critical: false,
+            extn_value: OctetString::new(points.to_der().expect("der")).expect("octets"),
+        }
+    };
+    let issue = |params: CertificateParams| {
+        let k = SoftwareSigner::generate_p256().expect("key");
+        params.signed_by(k.public_key(), &ca, &key).expect("cert")
+    };
+    let with_dp = |params: CertificateParams, url: &str| CertificateParams {
+        extra_extensions: vec![crldp(url)],
+        ..params
+    };
+    let leaf_u1 = issue(with_dp(CertificateParams::leaf("CN=u1", 30), U1));
+    let leaf_u2 = issue(with_dp(CertificateParams::leaf("CN=u2", 30), U2));
+    let leaf_none = issue(CertificateParams::leaf("CN=none", 30));
+    let sub_ca_u1 = issue(with_dp(CertificateParams::ca("CN=sub", 30), U1));
+    let serial = |c: &Certificate| c.tbs_certificate().serial_number().as_bytes().to_vec();
+    let mut listed = [
+        serial(&leaf_u1),
+        serial(&leaf_u2),
+        serial(&leaf_none),
+        serial(&sub_ca_u1),
+    ]
+    .map(|s| s[s.iter().take_while(|b| **b == 0).count()..].to_vec());
+    listed.sort_by(|a, b| a.len().cmp(&b.len()).then_with(|| a.cmp(b)));
+    let (now, mut params) = now_params(1);
+    let make = |params: &CrlParams| {
+        build_crl(
+            &ca,
+            &key,
+            params,
+            listed.iter().map(|s| RevokedEntry::new(s, now - DAY)),
+        )
+        .expect("build")
+    };
+
+    // Without an IDP the CRL covers everything its issuer issued, and nothing else.
+    let full = make(&params);
+    let crl = verify_crl(&full, &ca, now).expect("verify");
+    for c in [&leaf_u1, &leaf_u2, &leaf_none, &sub_ca_u1] {
+        assert!(crl.status_of(c).expect("in scope").is_some());
+    }
+    assert!(matches!(crl.status_of(&ca), Err(CrlError::OutOfScope)));
+
+    // IDP U1, user certificates only.
+    params.idp = Some(IssuingDistributionPoint::uri(U1).only_user_certs());
+    let partitioned = make(&params);
+    let crl = verify_crl(&partitioned, &ca, now).expect("verify");
+    assert!(crl.status_of(&leaf_u1).expect("in scope").is_some());
+    for c in [&leaf_u2, &leaf_none, &sub_ca_u1] {
+        assert!(
+            matches!(crl.status_of(c), Err(CrlError::OutOfScope)),
+            "{}",
+            c.tbs_certificate().subject()
+        );
+    }
+
+    // CA certificates only: the sub-CA is covered, the leaves are not.
+    params.idp = Some(IssuingDistributionPoint::uri(U1).only_ca_certs());
+    let cas = make(&params);
+    let crl = verify_crl(&cas, &ca, now).expect("verify");
+    assert!(crl.covers(&sub_ca_u1));
+    assert!(!crl.covers(&leaf_u1));
+}

@@ -377,6 +377,10 @@ pub enum CrlError {
     /// A critical extension gica does not process (delta CRLs, certificateIssuer, ...).
     #[error("unsupported critical extension {0}")]
     UnsupportedCriticalExtension(ObjectIdentifier),
+    /// The CRL does not cover the certificate asked about (RFC 5280 6.3.3 (b)): another issuer,
+    /// or outside its issuingDistributionPoint's scope.
+    #[error("the CRL's scope does not cover this certificate")]
+    OutOfScope,
     /// An issuingDistributionPoint whose scope gica does not handle.
     #[error("issuingDistributionPoint with unsupported scope: {0}")]
     UnsupportedIdp(&'static str),

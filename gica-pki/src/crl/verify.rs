@@ -63,6 +63,8 @@ pub struct VerifiedCrl<'a> {
     /// Contents of revokedCertificates (empty when absent).
     revoked: &'a [u8],
     len: usize,
+    /// The CRL's issuer name.
+    issuer: Name,
 }
 
 impl<'a> VerifiedCrl<'a> {
@@ -82,6 +84,53 @@ impl<'a> VerifiedCrl<'a> {
     /// Whether the CRL lists no certificate.
     pub fn is_empty(&self) -> bool {
         self.len == 0
+    }
+
+    /// Whether this CRL's scope covers `cert` (RFC 5280 6.3.3 (b)): `cert` was issued by the
+    /// CRL's issuer and, when the CRL has an issuingDistributionPoint, `cert` is of the kind it
+    /// lists (onlyContainsUserCerts / onlyContainsCACerts, by basicConstraints cA) and, if it
+    /// names distribution point URIs, `cert`'s cRLDistributionPoints names one of them. A
+    /// certificate without cRLDistributionPoints is not covered by such a partitioned CRL
+    /// (as in OpenSSL).
+    pub fn covers(&self, cert: &Certificate) -> bool {
+        let tbs = cert.tbs_certificate();
+        if tbs.issuer() != &self.issuer {
+            return false;
+        }
+        let Some(idp) = &self.idp else {
+            return true;
+        };
+        let is_ca = matches!(
+            tbs.get_extension::<x509_cert::ext::pkix::BasicConstraints>(),
+            Ok(Some((_, bc))) if bc.ca
+        );
+        if (idp.only_contains_user_certs && is_ca) || (idp.only_contains_ca_certs && !is_ca) {
+            return false;
+        }
+        if idp.full_name.is_empty() {
+            return true;
+        }
+        let Ok(Some((_, points))) =
+            tbs.get_extension::<x509_cert::ext::pkix::CrlDistributionPoints>()
+        else {
+            return false;
+        };
+        points.0.iter().any(|dp| match &dp.distribution_point {
+            Some(DistributionPointName::FullName(names)) => names.iter().any(|n| {
+                matches!(n, GeneralName::UniformResourceIdentifier(uri)
+                    if idp.full_name.iter().any(|u| u.as_str() == uri.as_str()))
+            }),
+            _ => false,
+        })
+    }
+
+    /// The status of `cert` by this CRL: `Ok(Some(entry))` if revoked, `Ok(None)` if not,
+    /// [`CrlError::OutOfScope`] if this CRL does not cover it (see [`covers`](Self::covers)).
+    pub fn status_of(&self, cert: &Certificate) -> Result<Option<CrlEntry<'a>>, CrlError> {
+        if !self.covers(cert) {
+            return Err(CrlError::OutOfScope);
+        }
+        Ok(self.revoked(cert.tbs_certificate().serial_number().as_bytes()))
     }
 
     /// The entry for `serial` (a big-endian magnitude; leading zero octets are ignored), by a
@@ -251,6 +300,7 @@ pub fn verify_crl<'a>(
         idp,
         revoked: tbs.revoked,
         len,
+        issuer: tbs.issuer,
     })
 }
 
