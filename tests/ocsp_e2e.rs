@@ -93,6 +93,31 @@ fn start(db: &str, extra: impl FnOnce(&mut ServeArgs)) -> TestServer {
     })
 }
 
+/// The next CRL of int-ca from the store at `db`, made as the `crl` command makes it (and
+/// published, with `publish`); its DER.
+fn make_crl(db: &str, publish: bool) -> Vec<u8> {
+    block_on(async {
+        let store = AnyStore::connect(db).await.expect("store");
+        let key = gica_ocsp_server::load_key(&fixture("pki/int-ca.key")).expect("key");
+        let issuer = cert("pki/int-ca.pem");
+        let id = issuer_id(&issuer);
+        let crl = gica_ocsp_server::crl::generate(
+            &store,
+            &id,
+            &issuer,
+            key.as_ref(),
+            Duration::from_secs(3600),
+            None,
+        )
+        .await
+        .expect("crl");
+        if publish {
+            assert!(store.publish_crl(&id, &crl).await.expect("publish"));
+        }
+        crl.der
+    })
+}
+
 fn s(p: &Path) -> String {
     p.to_str().expect("utf-8").to_string()
 }
@@ -513,22 +538,7 @@ fn crls_verify_with_openssl_for_an_intermediate() {
     let (ok, out) = check("pki/tsa-rsa.pem");
     assert!(!ok && out.contains("revoked"), "revoked leaf: {out}");
     // The next CRL, made by another writer on the same database, has a higher number.
-    let next = block_on(async {
-        let store = AnyStore::connect(&db).await.expect("store");
-        let key = gica_ocsp_server::load_key(&fixture("pki/int-ca.key")).expect("key");
-        let issuer = cert("pki/int-ca.pem");
-        gica_ocsp_server::crl::generate(
-            &store,
-            &issuer_id(&issuer),
-            &issuer,
-            key.as_ref(),
-            Duration::from_secs(3600),
-            None,
-        )
-        .await
-        .expect("crl")
-        .der
-    });
+    let next = make_crl(&db, false);
     let next = gica_pki::crl::verify_crl(&next, &cert("pki/int-ca.pem"), SystemTime::now())
         .expect("verifies");
     let first = gica_pki::crl::verify_crl(&r.body, &cert("pki/int-ca.pem"), SystemTime::now())
@@ -694,28 +704,7 @@ fn responders_sharing_a_store_serve_one_crl() {
     };
 
     // A CRL made elsewhere (the `crl` command) and published reaches both.
-    let made = block_on(async {
-        let store = AnyStore::connect(&db).await.expect("store");
-        let key = gica_ocsp_server::load_key(&fixture("pki/int-ca.key")).expect("key");
-        let issuer = cert("pki/int-ca.pem");
-        let crl = gica_ocsp_server::crl::generate(
-            &store,
-            &issuer_id(&issuer),
-            &issuer,
-            key.as_ref(),
-            Duration::from_secs(3600),
-            None,
-        )
-        .await
-        .expect("crl");
-        assert!(
-            store
-                .publish_crl(&issuer_id(&issuer), &crl)
-                .await
-                .expect("publish")
-        );
-        crl.der
-    });
+    let made = make_crl(&db, true);
     assert!(number_of(&made) > number_of(&a.body));
     for server in [&first, &second] {
         let deadline = std::time::Instant::now() + Duration::from_secs(20);

@@ -757,6 +757,13 @@ fn crl_files_verify_and_number_increases_and_next_update_is_honoured() {
     let db = sqlite(&dir, "ocsp.db");
     let issuer = pki("int-ca.pem");
     let key = pki("int-ca.key");
+    // `crl --db DB --issuer int-ca --ca-key int-ca.key --out OUT EXTRA...`
+    let crl_cmd = |out: &str, extra: &[&str]| -> Vec<String> {
+        let head = [
+            "crl", "--db", &db, "--issuer", &issuer, "--ca-key", &key, "--out", out,
+        ];
+        head.iter().chain(extra).map(|a| a.to_string()).collect()
+    };
     for (serial, reason, time) in [
         (RSA_SERIAL, "keyCompromise", "2025-03-01T10:00:00Z"),
         (P256_SERIAL, "cessationOfOperation", "2025-03-02T11:30:00Z"),
@@ -768,28 +775,14 @@ fn crl_files_verify_and_number_increases_and_next_update_is_honoured() {
     }
     let first = s(&dir.path().join("first.crl"));
     let second = s(&dir.path().join("second.crl"));
-    let (stdout, _) = ok(&[
-        "crl", "--db", &db, "--issuer", &issuer, "--ca-key", &key, "--out", &first,
-    ]);
+    let (stdout, _) = ok(&strs(&crl_cmd(&first, &[])));
     assert!(stdout.starts_with(&format!("wrote {first}")), "{stdout}");
     // Published in the store for every responder sharing it.
     assert!(
         stdout.contains("published CRL number 1 for the responders"),
         "{stdout}"
     );
-    let (stdout, _) = ok(&[
-        "crl",
-        "--db",
-        &db,
-        "--issuer",
-        &issuer,
-        "--ca-key",
-        &key,
-        "--out",
-        &second,
-        "--next-update",
-        "2h",
-    ]);
+    let (stdout, _) = ok(&strs(&crl_cmd(&second, &["--next-update", "2h"])));
     assert!(stdout.starts_with(&format!("wrote {second}")), "{stdout}");
 
     crl_verifies(&first, &issuer);
@@ -841,36 +834,18 @@ fn crl_files_verify_and_number_increases_and_next_update_is_honoured() {
     assert!(err.contains("does not match"), "{err}");
     assert!(!wrong.exists(), "a CRL was written with the wrong key");
 
-    let err = refused(&[
-        "crl",
-        "--db",
-        &db,
-        "--issuer",
-        &issuer,
-        "--ca-key",
-        &key,
-        "--out",
+    let err = refused(&strs(&crl_cmd(
         &s(&dir.path().join("never.crl")),
-        "--next-update",
-        "2y",
-    ]);
+        &["--next-update", "2y"],
+    )));
     assert!(err.contains("\"2y\""), "{err}");
 
     // --crl-url: a critical issuingDistributionPoint naming that URL; still verifies.
     let with_idp = s(&dir.path().join("idp.crl"));
-    ok(&[
-        "crl",
-        "--db",
-        &db,
-        "--issuer",
-        &issuer,
-        "--ca-key",
-        &key,
-        "--out",
+    ok(&strs(&crl_cmd(
         &with_idp,
-        "--crl-url",
-        "http://crl.gica.ir/int-ca.crl",
-    ]);
+        &["--crl-url", "http://crl.gica.ir/int-ca.crl"],
+    )));
     crl_verifies(&with_idp, &issuer);
     let text = crl_info(&with_idp).text;
     assert!(
@@ -879,19 +854,10 @@ fn crl_files_verify_and_number_increases_and_next_update_is_honoured() {
         "{text}"
     );
     assert!(!a.text.contains("Issuing Distribution Point"), "{}", a.text);
-    let err = refused(&[
-        "crl",
-        "--db",
-        &db,
-        "--issuer",
-        &issuer,
-        "--ca-key",
-        &key,
-        "--out",
+    let err = refused(&strs(&crl_cmd(
         &s(&dir.path().join("never.crl")),
-        "--crl-url",
-        "int-ca.crl",
-    ]);
+        &["--crl-url", "int-ca.crl"],
+    )));
     assert!(err.contains("absolute"), "{err}");
 }
 
