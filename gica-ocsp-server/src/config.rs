@@ -361,6 +361,17 @@ impl ServeSettings {
                 "--max-nonce-len {max_nonce_len}: RFC 9654 allows 1 to 128 octets"
             )));
         }
+        let validity = dur(&args.validity, &file.validity, "1h")?;
+        let max_staleness = dur(&args.max_staleness, &file.max_staleness, "60s")?;
+        // Responses are re-signed at half their validity and may rest on a status up to half
+        // of max-staleness old (one poll interval): both must fit well inside the validity.
+        if max_staleness >= validity {
+            return Err(ConfigError(format!(
+                "--max-staleness ({}s) must be shorter than --validity ({}s)",
+                max_staleness.as_secs(),
+                validity.as_secs()
+            )));
+        }
         Ok(Self {
             listen: args
                 .listen
@@ -368,8 +379,8 @@ impl ServeSettings {
                 .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 3181))),
             db,
             issuers,
-            validity: dur(&args.validity, &file.validity, "1h")?,
-            max_staleness: dur(&args.max_staleness, &file.max_staleness, "60s")?,
+            validity,
+            max_staleness,
             crl_next_update: dur(&args.crl_next_update, &file.crl_next_update, "24h")?,
             max_cert_ids: args
                 .max_cert_ids
@@ -463,6 +474,16 @@ mod tests {
             max_nonce_len,
             ..ServeArgs::default()
         }
+    }
+
+    #[test]
+    fn max_staleness_must_be_shorter_than_validity() {
+        let mut a = args(None);
+        a.validity = Some("60s".into());
+        let err = ServeSettings::resolve(&a).expect_err("60s staleness, 60s validity");
+        assert!(err.0.contains("--max-staleness"), "{err}");
+        a.max_staleness = Some("20s".into());
+        assert!(ServeSettings::resolve(&a).is_ok());
     }
 
     #[test]

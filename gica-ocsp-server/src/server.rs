@@ -530,7 +530,11 @@ impl OcspServer {
                 && let Some(known) = cache.statuses.get(&(issuer, serial.to_vec()))
                 && known.read_at + self.options.max_staleness > SystemTime::now()
             {
-                return Ok((known.status, known.read_at));
+                // Known correct when read, and still at the last poll of the change log (a
+                // revocation since the read would have dropped it): thisUpdate is the later.
+                let polled = SystemTime::UNIX_EPOCH
+                    + Duration::from_secs(self.last_poll.load(std::sync::atomic::Ordering::Relaxed));
+                return Ok((known.status, known.read_at.max(polled)));
             }
             cache.epoch
         };
@@ -547,6 +551,12 @@ impl OcspServer {
             None => Status::NotIssued,
             Some(r) => match r.status {
                 RecordStatus::Valid => Status::Good,
+                // A released hold stored by an earlier version (RFC 5280 5.3.1): not revoked,
+                // as on the CRL.
+                RecordStatus::Revoked {
+                    reason: Some(gica_pki::CrlReason::RemoveFromCrl),
+                    ..
+                } => Status::Good,
                 RecordStatus::Revoked { time, reason, .. } => Status::Revoked { time, reason },
             },
         };
@@ -743,6 +753,9 @@ impl OcspServer {
         loop {
             tick.tick().await;
             let was_trusted = self.cache_trusted();
+            // What the change log says up to now is applied below: statuses kept in memory
+            // are known correct as of this moment (their thisUpdate, see `status_of`).
+            let polled_at = SystemTime::now();
             match self.store.changes_since(seq, 10_000).await {
                 Ok(changes) => {
                     if !was_trusted {
@@ -759,10 +772,8 @@ impl OcspServer {
                         let n = self.invalidate(&pairs);
                         tracing::info!(changes = pairs.len(), dropped = n, "revocations picked up");
                     }
-                    self.last_poll.store(
-                        unix_secs(SystemTime::now()),
-                        std::sync::atomic::Ordering::Relaxed,
-                    );
+                    self.last_poll
+                        .store(unix_secs(polled_at), std::sync::atomic::Ordering::Relaxed);
                 }
                 Err(e) => tracing::warn!(error = %e, "polling the change log failed"),
             }

@@ -824,11 +824,17 @@ macro_rules! sql_store {
                         let time = time.ok_or_else(|| {
                             StoreError::Corrupt("revoked row without revocation time".into())
                         })?;
+                        let reason = stored_reason(row.try_get(2)?)?;
+                        if reason == Some(gica_pki::CrlReason::RemoveFromCrl) {
+                            // A released hold stored by an earlier version: not revoked
+                            // (RFC 5280 5.3.1), and build_crl would refuse the entry.
+                            continue;
+                        }
                         let invalidity: Option<i64> = row.try_get(3)?;
                         revoked.push(
                             serial,
                             stored_time(time)?,
-                            stored_reason(row.try_get(2)?)?,
+                            reason,
                             invalidity.map(stored_time).transpose()?,
                         );
                     }
