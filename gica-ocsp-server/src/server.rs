@@ -533,7 +533,9 @@ impl OcspServer {
                 // Known correct when read, and still at the last poll of the change log (a
                 // revocation since the read would have dropped it): thisUpdate is the later.
                 let polled = SystemTime::UNIX_EPOCH
-                    + Duration::from_secs(self.last_poll.load(std::sync::atomic::Ordering::Relaxed));
+                    + Duration::from_secs(
+                        self.last_poll.load(std::sync::atomic::Ordering::Relaxed),
+                    );
                 return Ok((known.status, known.read_at.max(polled)));
             }
             cache.epoch
