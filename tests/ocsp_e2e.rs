@@ -106,7 +106,8 @@ fn make_crl(db: &str, publish: bool) -> Vec<u8> {
             &id,
             &issuer,
             key.as_ref(),
-            Duration::from_secs(3600),
+            // Longer than a quarter of the servers' 24 h, or they would replace it at once.
+            Duration::from_secs(2 * 86_400),
             None,
         )
         .await
@@ -702,6 +703,16 @@ fn responders_sharing_a_store_serve_one_crl() {
         );
         std::thread::sleep(Duration::from_millis(100));
     };
+
+    // The time the served CRL has left is a gauge (24 h CRLs, made just now).
+    let m = String::from_utf8(get(first.addr, "/metrics").body).expect("utf-8");
+    let left: i64 = m
+        .lines()
+        .find_map(|l| l.strip_prefix("gica_ocsp_crl_seconds_to_next_update{issuer=\"int-ca\"} "))
+        .unwrap_or_else(|| panic!("no CRL gauge in {m}"))
+        .parse()
+        .expect("seconds");
+    assert!((86_000..=86_400).contains(&left), "{left}");
 
     // A CRL made elsewhere (the `crl` command) and published reaches both.
     let made = make_crl(&db, true);

@@ -47,6 +47,7 @@ pub async fn generate<S: RevocationStore>(
     Ok(PublishedCrl {
         number,
         this_update: now,
+        next_update: now + next_update,
         der,
     })
 }

@@ -234,17 +234,19 @@ impl Service {
 
     /// Keeps every issuer's served CRL current. For an issuer whose CA key is configured, a
     /// new CRL is made and published in the store when the published one is a quarter of its
-    /// validity old (or missing), even if nothing changed, so it never goes stale. Then the
-    /// newest published CRL is served, whoever made it: responders sharing a store serve the
-    /// same CRL, and its number never goes back from one instance to the next.
+    /// validity old, has less than that left before its nextUpdate, or is missing, even if
+    /// nothing changed, so it never goes stale. Then the newest published CRL is served,
+    /// whoever made it: responders sharing a store serve the same CRL, and its number never
+    /// goes back from one instance to the next. A served CRL near or past its nextUpdate is
+    /// logged, and its time left is the `gica_ocsp_crl_seconds_to_next_update` gauge.
     async fn sync_crls(&self) {
         let store = self.server.store();
+        let every = self.crl_every();
         for (idx, issuer) in self.server.issuers().iter().enumerate() {
             if let Some(job) = self.crl_jobs.iter().find(|j| j.issuer == idx) {
-                let due = match store.published_crl_number(&issuer.id).await {
-                    Ok(Some((_, this_update))) => {
-                        this_update + self.crl_every() <= std::time::SystemTime::now()
-                    }
+                let now = std::time::SystemTime::now();
+                let due = match store.published_crl_meta(&issuer.id).await {
+                    Ok(Some(m)) => m.this_update + every <= now || now + every >= m.next_update,
                     Ok(None) => true,
                     Err(e) => {
                         tracing::warn!(issuer = %issuer.name, error = %e, "reading the published CRL failed");
@@ -258,10 +260,12 @@ impl Service {
             if let Err(e) = Self::load_published(store, issuer).await {
                 tracing::warn!(issuer = %issuer.name, error = %e, "loading the published CRL failed");
             }
+            self.server.check_crl_freshness(issuer, every);
         }
     }
 
-    /// Makes, publishes and serves the issuer's next CRL.
+    /// Makes and publishes the issuer's next CRL; serves it if it could not be published and
+    /// nothing is served yet (better than no CRL at all).
     async fn make_crl(&self, issuer: &IssuerState, job: &CrlJob) -> Result<(), AppError> {
         let crl = crl::generate(
             self.server.store(),
@@ -272,29 +276,38 @@ impl Service {
             job.idp.as_ref(),
         )
         .await?;
-        let published = match self.server.store().publish_crl(&issuer.id, &crl).await {
-            Ok(p) => p,
-            Err(e) => {
-                // Serve it from here at least; the next round publishes again.
-                tracing::warn!(issuer = %issuer.name, error = %e, "publishing the CRL failed");
-                false
+        if served_number(issuer).is_some_and(|served| served >= crl.number) {
+            tracing::error!(
+                issuer = %issuer.name,
+                number = crl.number,
+                "the store's CRL counter is behind the CRL served (a restored database?): \
+                 new CRLs cannot replace it until the counter passes it"
+            );
+        }
+        match self.server.store().publish_crl(&issuer.id, &crl).await {
+            Ok(published) => {
+                tracing::info!(issuer = %issuer.name, number = crl.number, bytes = crl.der.len(), published, "CRL generated");
             }
-        };
-        tracing::info!(issuer = %issuer.name, number = crl.number, bytes = crl.der.len(), published, "CRL generated");
-        serve_if_newer(issuer, crl.number, || Bytes::from(crl.der));
+            Err(e) => {
+                tracing::warn!(issuer = %issuer.name, error = %e, "publishing the CRL failed; the next round tries again");
+                if served_number(issuer).is_none() {
+                    serve_if_newer(issuer, &crl);
+                }
+            }
+        }
         Ok(())
     }
 
     /// Serves the issuer's published CRL if it is newer than the one served.
     async fn load_published(store: &AnyStore, issuer: &IssuerState) -> Result<(), StoreError> {
-        let Some((number, _)) = store.published_crl_number(&issuer.id).await? else {
+        let Some(meta) = store.published_crl_meta(&issuer.id).await? else {
             return Ok(());
         };
-        if served_number(issuer).is_some_and(|served| served >= number) {
+        if served_number(issuer).is_some_and(|served| served >= meta.number) {
             return Ok(());
         }
         if let Some(crl) = store.published_crl(&issuer.id).await? {
-            serve_if_newer(issuer, crl.number, || Bytes::from(crl.der));
+            serve_if_newer(issuer, &crl);
         }
         Ok(())
     }
@@ -350,10 +363,14 @@ fn served_number(issuer: &IssuerState) -> Option<u64> {
         .map(|c| c.number)
 }
 
-/// Replaces the served CRL if `number` is higher (CRL numbers never go back).
-fn serve_if_newer(issuer: &IssuerState, number: u64, der: impl FnOnce() -> Bytes) {
+/// Replaces the served CRL if `crl` has a higher number (CRL numbers never go back).
+fn serve_if_newer(issuer: &IssuerState, crl: &store::PublishedCrl) {
     let mut served = issuer.crl.write().unwrap_or_else(|p| p.into_inner());
-    if served.as_ref().is_none_or(|c| c.number < number) {
-        *served = Some(ServedCrl { number, der: der() });
+    if served.as_ref().is_none_or(|c| c.number < crl.number) {
+        *served = Some(ServedCrl {
+            number: crl.number,
+            next_update: crl.next_update,
+            der: Bytes::copy_from_slice(&crl.der),
+        });
     }
 }

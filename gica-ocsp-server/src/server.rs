@@ -51,6 +51,8 @@ pub struct IssuerState {
 pub struct ServedCrl {
     /// cRLNumber.
     pub number: u64,
+    /// nextUpdate.
+    pub next_update: SystemTime,
     /// The signed CRL.
     pub der: Bytes,
 }
@@ -151,6 +153,8 @@ struct Metrics {
     requests: Family<[(&'static str, &'static str); 2], Counter>,
     cache: Family<[(&'static str, &'static str); 1], Counter>,
     signing: Histogram,
+    /// Seconds left before each issuer's served CRL passes its nextUpdate (negative: stale).
+    crl_left: Family<Vec<(String, String)>, prometheus_client::metrics::gauge::Gauge>,
     /// The hot counters, resolved once instead of looked up in their family per request.
     get_ok: Counter,
     post_ok: Counter,
@@ -175,6 +179,12 @@ impl Metrics {
             "Time to sign one response",
             signing.clone(),
         );
+        let crl_left = Family::default();
+        registry.register(
+            "crl_seconds_to_next_update",
+            "Seconds before the served CRL passes its nextUpdate, by issuer",
+            crl_left.clone(),
+        );
         let get_ok = requests
             .get_or_create(&[("method", "GET"), ("outcome", "successful")])
             .clone();
@@ -188,6 +198,7 @@ impl Metrics {
             requests,
             cache,
             signing,
+            crl_left,
             get_ok,
             post_ok,
             hit,
@@ -790,6 +801,30 @@ impl OcspServer {
                     Err(e) => tracing::warn!(error = %e, "pruning the change log failed"),
                 }
             }
+        }
+    }
+
+    /// Updates the CRL gauge of `issuer` and logs when its served CRL is missing, has less
+    /// than `margin` left before nextUpdate, or is past it.
+    pub fn check_crl_freshness(&self, issuer: &IssuerState, margin: Duration) {
+        let served = issuer.crl.read().unwrap_or_else(|p| p.into_inner()).clone();
+        let Some(crl) = served else {
+            tracing::warn!(issuer = %issuer.name, "no CRL to serve yet");
+            return;
+        };
+        let now = SystemTime::now();
+        let left = match crl.next_update.duration_since(now) {
+            Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+            Err(e) => -i64::try_from(e.duration().as_secs()).unwrap_or(i64::MAX),
+        };
+        self.metrics
+            .crl_left
+            .get_or_create(&vec![("issuer".to_string(), issuer.name.clone())])
+            .set(left);
+        if left <= 0 {
+            tracing::error!(issuer = %issuer.name, number = crl.number, "the served CRL is past its nextUpdate: relying parties will refuse it");
+        } else if u64::try_from(left).is_ok_and(|l| l < margin.as_secs()) {
+            tracing::warn!(issuer = %issuer.name, number = crl.number, seconds_left = left, "the served CRL is close to its nextUpdate and no newer one is published");
         }
     }
 

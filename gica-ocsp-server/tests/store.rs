@@ -12,8 +12,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use gica_ocsp_server::index::{ImportError, import_index, parse_index};
 use gica_ocsp_server::store::{
-    AnyStore, CertRecord, Change, ImportSummary, PgStore, PublishedCrl, RecordStatus,
-    RevocationStore, RevokeOutcome, SqliteStore, StoreError,
+    AnyStore, CertRecord, Change, ImportSummary, PgStore, PublishedCrl, PublishedCrlMeta,
+    RecordStatus, RevocationStore, RevokeOutcome, SqliteStore, StoreError,
 };
 use gica_pki::CrlReason;
 use sqlx::Connection as _;
@@ -701,10 +701,11 @@ async fn published_crls_only_move_forward<B: Backend>(db: B) {
     let s = db.open().await;
     let issuer = "issuer-published";
     assert_eq!(s.published_crl(issuer).await.expect("read"), None);
-    assert_eq!(s.published_crl_number(issuer).await.expect("read"), None);
+    assert_eq!(s.published_crl_meta(issuer).await.expect("read"), None);
     let crl = |number: u64, byte: u8| PublishedCrl {
         number,
         this_update: at(1_700_000_000 + number as i64),
+        next_update: at(1_700_086_400 + number as i64),
         der: vec![byte; 3],
     };
     assert!(s.publish_crl(issuer, &crl(5, 0xa5)).await.expect("publish"));
@@ -717,8 +718,12 @@ async fn published_crls_only_move_forward<B: Backend>(db: B) {
     );
     assert!(s.publish_crl(issuer, &crl(7, 0xa7)).await.expect("publish"));
     assert_eq!(
-        s.published_crl_number(issuer).await.expect("read"),
-        Some((7, at(1_700_000_007)))
+        s.published_crl_meta(issuer).await.expect("read"),
+        Some(PublishedCrlMeta {
+            number: 7,
+            this_update: at(1_700_000_007),
+            next_update: at(1_700_086_407),
+        })
     );
     // Seen from another connection too, and per issuer.
     let other = db.open().await;

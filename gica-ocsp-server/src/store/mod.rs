@@ -178,8 +178,21 @@ pub struct PublishedCrl {
     pub number: u64,
     /// thisUpdate.
     pub this_update: SystemTime,
+    /// nextUpdate.
+    pub next_update: SystemTime,
     /// The signed CRL.
     pub der: Vec<u8>,
+}
+
+/// What [`RevocationStore::published_crl_meta`] tells of a published CRL, without its bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PublishedCrlMeta {
+    /// cRLNumber.
+    pub number: u64,
+    /// thisUpdate.
+    pub this_update: SystemTime,
+    /// nextUpdate.
+    pub next_update: SystemTime,
 }
 
 /// A revocation change seen by [`RevocationStore::changes_since`].
@@ -254,11 +267,11 @@ pub trait RevocationStore: Send + Sync {
         issuer: &str,
         crl: &PublishedCrl,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
-    /// The number and thisUpdate of the issuer's published CRL, without its bytes.
-    fn published_crl_number(
+    /// The number and times of the issuer's published CRL, without its bytes.
+    fn published_crl_meta(
         &self,
         issuer: &str,
-    ) -> impl Future<Output = Result<Option<(u64, SystemTime)>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Option<PublishedCrlMeta>, StoreError>> + Send;
     /// The issuer's published CRL.
     fn published_crl(
         &self,
@@ -367,11 +380,11 @@ impl RevocationStore for AnyStore {
         on_backend!(self, s => s.publish_crl(issuer, crl))
     }
 
-    async fn published_crl_number(
+    async fn published_crl_meta(
         &self,
         issuer: &str,
-    ) -> Result<Option<(u64, SystemTime)>, StoreError> {
-        on_backend!(self, s => s.published_crl_number(issuer))
+    ) -> Result<Option<PublishedCrlMeta>, StoreError> {
+        on_backend!(self, s => s.published_crl_meta(issuer))
     }
 
     async fn published_crl(&self, issuer: &str) -> Result<Option<PublishedCrl>, StoreError> {
@@ -447,9 +460,20 @@ pub(crate) fn refuse_remove_from_crl(records: &[CertRecord]) -> Result<(), Store
     }
 }
 
-/// A stored CRL number, checked.
-pub(crate) fn stored_crl_number(n: i64) -> Result<u64, StoreError> {
-    u64::try_from(n).map_err(|_| StoreError::Corrupt(format!("CRL number {n}")))
+/// The first three columns of a `crls` row: number, thisUpdate, nextUpdate, checked.
+pub(crate) fn published_meta<R>(row: &R) -> Result<PublishedCrlMeta, StoreError>
+where
+    R: sqlx::Row,
+    usize: sqlx::ColumnIndex<R>,
+    i64: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    let number: i64 = row.try_get(0)?;
+    Ok(PublishedCrlMeta {
+        number: u64::try_from(number)
+            .map_err(|_| StoreError::Corrupt(format!("CRL number {number}")))?,
+        this_update: stored_time(row.try_get(1)?)?,
+        next_update: stored_time(row.try_get(2)?)?,
+    })
 }
 
 /// A stored time, checked.
@@ -541,16 +565,17 @@ mod sql {
          DO UPDATE SET last_number = crl_numbers.last_number + 1 RETURNING last_number";
 
     /// Replaces the published CRL only by a higher-numbered one.
-    pub(super) const PUBLISH_CRL: &str = "INSERT INTO crls (issuer, number, this_update, der) \
-         VALUES ($1, $2, $3, $4) ON CONFLICT (issuer) DO UPDATE SET number = excluded.number, \
-         this_update = excluded.this_update, der = excluded.der \
-         WHERE crls.number < excluded.number";
+    pub(super) const PUBLISH_CRL: &str = "INSERT INTO crls \
+         (issuer, number, this_update, next_update, der) VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (issuer) DO UPDATE SET number = excluded.number, \
+         this_update = excluded.this_update, next_update = excluded.next_update, \
+         der = excluded.der WHERE crls.number < excluded.number";
 
-    pub(super) const PUBLISHED_CRL_NUMBER: &str =
-        "SELECT number, this_update FROM crls WHERE issuer = $1";
+    pub(super) const PUBLISHED_CRL_META: &str =
+        "SELECT number, this_update, next_update FROM crls WHERE issuer = $1";
 
     pub(super) const PUBLISHED_CRL: &str =
-        "SELECT number, this_update, der FROM crls WHERE issuer = $1";
+        "SELECT number, this_update, next_update, der FROM crls WHERE issuer = $1";
 
     pub(super) const PRUNE_CHANGES: &str = "DELETE FROM changes WHERE recorded_at < $1";
 
@@ -885,29 +910,23 @@ macro_rules! sql_store {
                     .bind(issuer)
                     .bind(number)
                     .bind($crate::store::unix_secs(crl.this_update))
+                    .bind($crate::store::unix_secs(crl.next_update))
                     .bind(crl.der.as_slice())
                     .execute(&self.pool)
                     .await?;
                 Ok(done.rows_affected() > 0)
             }
 
-            async fn published_crl_number(
+            async fn published_crl_meta(
                 &self,
                 issuer: &str,
-            ) -> Result<Option<(u64, std::time::SystemTime)>, $crate::store::StoreError> {
-                use sqlx::Row as _;
-                let row = sqlx::query($crate::store::sql::PUBLISHED_CRL_NUMBER)
+            ) -> Result<Option<$crate::store::PublishedCrlMeta>, $crate::store::StoreError> {
+                let row = sqlx::query($crate::store::sql::PUBLISHED_CRL_META)
                     .bind(issuer)
                     .fetch_optional(&self.pool)
                     .await?;
-                row.map(|row| {
-                    let number: i64 = row.try_get(0)?;
-                    Ok((
-                        $crate::store::stored_crl_number(number)?,
-                        $crate::store::stored_time(row.try_get(1)?)?,
-                    ))
-                })
-                .transpose()
+                row.map(|row| $crate::store::published_meta(&row))
+                    .transpose()
             }
 
             async fn published_crl(
@@ -920,11 +939,12 @@ macro_rules! sql_store {
                     .fetch_optional(&self.pool)
                     .await?;
                 row.map(|row| {
-                    let number: i64 = row.try_get(0)?;
+                    let meta = $crate::store::published_meta(&row)?;
                     Ok($crate::store::PublishedCrl {
-                        number: $crate::store::stored_crl_number(number)?,
-                        this_update: $crate::store::stored_time(row.try_get(1)?)?,
-                        der: row.try_get(2)?,
+                        number: meta.number,
+                        this_update: meta.this_update,
+                        next_update: meta.next_update,
+                        der: row.try_get(3)?,
                     })
                 })
                 .transpose()

@@ -48,6 +48,7 @@ impl PgStore {
             issuer TEXT PRIMARY KEY,
             number BIGINT NOT NULL,
             this_update BIGINT NOT NULL,
+            next_update BIGINT NOT NULL,
             der BYTEA NOT NULL
         )",
         "CREATE TABLE IF NOT EXISTS changes (

@@ -48,6 +48,7 @@ impl SqliteStore {
             issuer TEXT PRIMARY KEY,
             number BIGINT NOT NULL,
             this_update BIGINT NOT NULL,
+            next_update BIGINT NOT NULL,
             der BLOB NOT NULL
         )",
         "CREATE TABLE IF NOT EXISTS changes (
