@@ -325,7 +325,13 @@ fn ocsp_status(status: OcspResponseStatus) -> HttpResponse {
 impl OcspServer {
     /// A responder for `issuers`, reading statuses from `store`.
     pub fn new(issuers: Vec<IssuerState>, store: AnyStore, options: ServeOptions) -> Self {
-        let signing = SigningPool::new(options.signing_threads, Duration::from_secs(5));
+        let signing = SigningPool::new(options.signing_threads, Duration::from_secs(5))
+            .inline_if_fast(|| {
+                // A job signs for one issuer; the slowest key decides.
+                for issuer in &issuers {
+                    let _ = issuer.responder.signer().sign(b"gica signing-speed probe");
+                }
+            });
         Self {
             issuers,
             store,

@@ -5,16 +5,7 @@
 
 pub mod config;
 
-use std::{
-    convert::Infallible,
-    future::Future,
-    net::SocketAddr,
-    sync::{
-        Arc,
-        atomic::{AtomicU64, Ordering},
-    },
-    time::Duration,
-};
+use std::{convert::Infallible, future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
@@ -309,26 +300,27 @@ pub fn init_tracing(json: bool) {
 
 type Job = Box<dyn FnOnce() + Send + 'static>;
 
-/// Runs signing jobs: slow ones (RSA, remote keys) on `threads` long-lived threads fed by a
-/// bounded queue, so they never stall accepting and parsing; fast ones in place.
+/// Runs signing jobs: by default on `threads` long-lived threads fed by a bounded queue, so
+/// a slow key (RSA, a remote signer) never stalls accepting and parsing; a job waits at most
+/// `wait` for a queue slot, then the caller answers "busy" in its protocol's terms.
 ///
-/// The pool keeps a moving average of how long its jobs take. While that is under
-/// [`INLINE_BELOW`] (ECDSA P-256 takes about 70 us), a job runs right on the calling async
-/// worker: the load runs (`cargo bench --bench ocsp -- --phases nonce,nonce-inline`) show the
-/// hand-off to a signing thread and back costing more CPU than such a signature, and on a
-/// small machine the signing threads only compete with the async workers for the same cores.
-/// Slower jobs go to the queue; a job waits at most `wait` for a queue slot, then the caller
-/// answers "busy" in its protocol's terms.
+/// A server whose key signs in well under [`INLINE_BELOW`] (ECDSA P-256 takes about 60 us)
+/// can ask for its jobs to run in place instead, on the calling async worker
+/// ([`inline_if_fast`](Self::inline_if_fast), decided once from a probe signature at start,
+/// so no mix of requests can move it): the load runs (`cargo bench --bench ocsp -- --phases
+/// nonce,nonce-inline`) show the hand-off to a signing thread and back costing more CPU than
+/// such a signature. In place, at most one job runs per async worker at a time; under
+/// overload requests wait in their connections (bounded by the connection limit) instead of
+/// being answered "busy".
 #[derive(Debug, Clone)]
 pub struct SigningPool {
     tx: std::sync::mpsc::SyncSender<Job>,
     slots: Arc<Semaphore>,
     wait: Duration,
-    /// Moving average of job time in nanoseconds; `u64::MAX` until the first job is timed.
-    avg_ns: Arc<AtomicU64>,
+    inline: bool,
 }
 
-/// Jobs whose moving average is under this run on the calling thread.
+/// Probe signatures faster than this make [`SigningPool::inline_if_fast`] run jobs in place.
 pub const INLINE_BELOW: Duration = Duration::from_micros(250);
 
 /// No signing slot became free in time (or the pool is gone).
@@ -339,20 +331,9 @@ pub struct Busy;
 /// Jobs that may wait in the queue per signing thread.
 const QUEUE_PER_THREAD: usize = 256;
 
-/// Runs a job, timing it into `avg_ns`; a panic is logged and becomes `None`.
-fn timed<T>(avg_ns: &AtomicU64, job: impl FnOnce() -> T) -> Option<T> {
-    let start = std::time::Instant::now();
-    let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
-    let took = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
-    let old = avg_ns.load(Ordering::Relaxed);
-    let new = if old == u64::MAX {
-        took
-    } else {
-        // Exponential moving average, weight 1/8 for the newest job.
-        old - old / 8 + took / 8
-    };
-    avg_ns.store(new, Ordering::Relaxed);
-    match out {
+/// Runs a job; a panic is logged and becomes `None`.
+fn caught<T>(job: impl FnOnce() -> T) -> Option<T> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(job)) {
         Ok(v) => Some(v),
         Err(_) => {
             tracing::error!("a signing job panicked");
@@ -379,7 +360,7 @@ impl SigningPool {
                             Err(p) => p.into_inner().recv(),
                         };
                         match job {
-                            // Jobs catch their own panics (`timed`): the thread lives on.
+                            // Jobs catch their own panics (`caught`): the thread lives on.
                             Ok(job) => job(),
                             Err(_) => return, // every sender is gone: the pool was dropped
                         }
@@ -393,24 +374,46 @@ impl SigningPool {
             tx,
             slots: Arc::new(Semaphore::new(depth)),
             wait,
-            avg_ns: Arc::new(AtomicU64::new(u64::MAX)),
+            inline: false,
         }
     }
 
-    /// Whether jobs currently run in place (their moving average is under [`INLINE_BELOW`]).
-    pub fn runs_inline(&self) -> bool {
-        u128::from(self.avg_ns.load(Ordering::Relaxed)) < INLINE_BELOW.as_nanos()
+    /// Times `probe` (one job's signing, with the key the pool will serve: a warm-up, then
+    /// the median of five) and makes jobs run in place when it is under [`INLINE_BELOW`].
+    #[must_use]
+    pub fn inline_if_fast(mut self, mut probe: impl FnMut()) -> Self {
+        probe();
+        let mut times: Vec<Duration> = (0..5)
+            .map(|_| {
+                let start = std::time::Instant::now();
+                probe();
+                start.elapsed()
+            })
+            .collect();
+        times.sort();
+        self.inline = times[2] < INLINE_BELOW;
+        tracing::info!(
+            probe_us = times[2].as_micros() as u64,
+            inline = self.inline,
+            "signing speed probed"
+        );
+        self
     }
 
-    /// Runs `job`: in place when jobs are fast, else on a signing thread. On a signing thread
-    /// the queue slot is held by the job itself, so a client that hangs up does not free it
-    /// while the job still waits or runs. A job that panics is reported as [`Busy`].
+    /// Whether jobs run in place (see [`inline_if_fast`](Self::inline_if_fast)).
+    pub fn runs_inline(&self) -> bool {
+        self.inline
+    }
+
+    /// Runs `job`: in place when so configured, else on a signing thread. On a signing
+    /// thread the queue slot is held by the job itself, so a client that hangs up does not
+    /// free it while the job still waits or runs. A job that panics is reported as [`Busy`].
     pub async fn run<T: Send + 'static>(
         &self,
         job: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, Busy> {
-        if self.runs_inline() {
-            return timed(&self.avg_ns, job).ok_or(Busy);
+        if self.inline {
+            return caught(job).ok_or(Busy);
         }
         let permit = match tokio::time::timeout(self.wait, self.slots.clone().acquire_owned()).await
         {
@@ -418,10 +421,9 @@ impl SigningPool {
             _ => return Err(Busy),
         };
         let (done_tx, done_rx) = tokio::sync::oneshot::channel();
-        let avg_ns = self.avg_ns.clone();
         let boxed: Job = Box::new(move || {
             let _permit = permit;
-            if let Some(v) = timed(&avg_ns, job) {
+            if let Some(v) = caught(job) {
                 let _ = done_tx.send(v);
             }
         });
@@ -440,26 +442,28 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn fast_jobs_run_in_place_and_slow_ones_on_signing_threads() {
+    async fn fast_keys_sign_in_place_and_slow_ones_on_signing_threads() {
         let pool = SigningPool::new(1, Duration::from_secs(5));
-        // Unknown cost: the first job goes to a signing thread.
         assert!(!pool.runs_inline());
-        let first = pool.run(thread_name).await.expect("ran");
-        assert_eq!(first, "gica-sign-0");
-        // It was fast, so the next ones run on the caller.
-        assert!(pool.runs_inline());
+        assert_eq!(pool.run(thread_name).await.expect("ran"), "gica-sign-0");
+        // A slow probe keeps the threads.
+        let slow = pool
+            .clone()
+            .inline_if_fast(|| std::thread::sleep(Duration::from_millis(1)));
+        assert!(!slow.runs_inline());
+        assert_eq!(slow.run(thread_name).await.expect("ran"), "gica-sign-0");
+        // A fast one runs jobs on the caller, whatever the jobs then take.
+        let fast = pool.inline_if_fast(|| {});
+        assert!(fast.runs_inline());
         let here = thread_name();
-        assert_eq!(pool.run(thread_name).await.expect("ran"), here);
-        // Slow jobs pull the average up; later jobs go back to the signing thread.
-        for _ in 0..3 {
-            pool.run(|| std::thread::sleep(Duration::from_millis(5)))
-                .await
-                .expect("ran");
-        }
-        assert!(!pool.runs_inline());
-        assert_eq!(pool.run(thread_name).await.expect("ran"), "gica-sign-0");
-        // A panicking job is Busy, and the thread survives it.
-        assert!(pool.run(|| panic!("boom")).await.is_err());
-        assert_eq!(pool.run(thread_name).await.expect("ran"), "gica-sign-0");
+        assert_eq!(fast.run(thread_name).await.expect("ran"), here);
+        fast.run(|| std::thread::sleep(Duration::from_millis(2)))
+            .await
+            .expect("ran");
+        assert!(fast.runs_inline());
+        // A panicking job is Busy, in place and on a thread; the thread survives it.
+        assert!(fast.run(|| panic!("boom")).await.is_err());
+        assert!(slow.run(|| panic!("boom")).await.is_err());
+        assert_eq!(slow.run(thread_name).await.expect("ran"), "gica-sign-0");
     }
 }

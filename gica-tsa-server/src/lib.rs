@@ -38,6 +38,8 @@ pub const REPLY_TYPE: &str = "application/timestamp-reply";
 
 /// How long a request may wait for a signing thread before the TSA says it is busy.
 const SIGNING_QUEUE_WAIT: Duration = Duration::from_secs(5);
+/// What the signing-speed probe at start signs (see `SigningPool::inline_if_fast`).
+const SPEED_PROBE: &[u8] = b"gica signing-speed probe";
 
 /// The TSA's source of time. Injectable so tests can step it.
 pub trait Clock: Send + Sync + 'static {
@@ -213,11 +215,15 @@ impl TsaServer {
             chain_pem.push_str(&block);
         }
         let metrics = Metrics::new(authority.certificate());
+        let signing = gica_serve::SigningPool::new(signing_threads, SIGNING_QUEUE_WAIT)
+            .inline_if_fast(|| {
+                let _ = authority.signer().sign(SPEED_PROBE);
+            });
         Ok(Self {
             authority,
             chain_pem: Bytes::from(chain_pem),
             limits,
-            signing: gica_serve::SigningPool::new(signing_threads, SIGNING_QUEUE_WAIT),
+            signing,
             metrics,
             clock,
         })

@@ -454,7 +454,12 @@ fn read_idp(value: &[u8]) -> Result<IssuingDistributionPoint, CrlError> {
     if idp.only_contains_attribute_certs {
         return Err(CrlError::UnsupportedIdp("onlyContainsAttributeCerts"));
     }
-    let full_name = match idp.distribution_point {
+    // Scope is matched by URI (`VerifiedCrl::covers`): a distribution point named otherwise
+    // (a directoryName, nameRelativeToCRLIssuer) could not be matched, and taking it as "no
+    // distribution point" would widen the CRL's scope.
+    let has_point = idp.distribution_point.is_some();
+    let full_name: Vec<String> = match idp.distribution_point {
+        None => Vec::new(),
         Some(DistributionPointName::FullName(names)) => names
             .into_iter()
             .filter_map(|n| match n {
@@ -462,11 +467,59 @@ fn read_idp(value: &[u8]) -> Result<IssuingDistributionPoint, CrlError> {
                 _ => None,
             })
             .collect(),
-        _ => Vec::new(),
+        Some(DistributionPointName::NameRelativeToCRLIssuer(_)) => {
+            return Err(CrlError::UnsupportedIdp("nameRelativeToCRLIssuer"));
+        }
     };
+    if has_point && full_name.is_empty() {
+        return Err(CrlError::UnsupportedIdp("distributionPoint without a URI"));
+    }
     Ok(IssuingDistributionPoint {
         full_name,
         only_contains_user_certs: idp.only_contains_user_certs,
         only_contains_ca_certs: idp.only_contains_ca_certs,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use der::Encode;
+    use x509_cert::ext::pkix::IssuingDistributionPoint as Idp;
+
+    use super::*;
+
+    fn idp(point: Option<DistributionPointName>) -> Vec<u8> {
+        Idp {
+            distribution_point: point,
+            only_contains_user_certs: true,
+            only_contains_ca_certs: false,
+            only_some_reasons: None,
+            indirect_crl: false,
+            only_contains_attribute_certs: false,
+        }
+        .to_der()
+        .expect("der")
+    }
+
+    #[test]
+    fn distribution_points_that_cannot_be_matched_are_refused() {
+        // A directoryName only: scope could not be matched by URI, so not taken as unscoped.
+        let by_name = idp(Some(DistributionPointName::FullName(vec![
+            GeneralName::DirectoryName(Name::default()),
+        ])));
+        assert!(matches!(
+            read_idp(&by_name),
+            Err(CrlError::UnsupportedIdp("distributionPoint without a URI"))
+        ));
+        let relative = idp(Some(DistributionPointName::NameRelativeToCRLIssuer(
+            Default::default(),
+        )));
+        assert!(matches!(
+            read_idp(&relative),
+            Err(CrlError::UnsupportedIdp("nameRelativeToCRLIssuer"))
+        ));
+        // No distribution point at all: the scope flags alone.
+        let flags_only = read_idp(&idp(None)).expect("flags only");
+        assert!(flags_only.full_name.is_empty() && flags_only.only_contains_user_certs);
+    }
 }

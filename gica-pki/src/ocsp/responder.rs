@@ -239,6 +239,11 @@ pub struct Responder {
 }
 
 impl Responder {
+    /// The key that signs responses (the issuer's or its delegate's).
+    pub fn signer(&self) -> &Arc<dyn Signer> {
+        &self.signer
+    }
+
     /// A responder for `issuer`. With `delegate` = `None` the issuer's own key (`signer`) signs;
     /// otherwise `delegate` is a certificate issued by `issuer` with extendedKeyUsage
     /// OCSPSigning (and, to be useful, id-pkix-ocsp-nocheck), whose key is `signer`; it is

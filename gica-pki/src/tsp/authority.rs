@@ -150,6 +150,11 @@ pub struct Authority {
 }
 
 impl Authority {
+    /// The key that signs tokens.
+    pub fn signer(&self) -> &Arc<dyn Signer> {
+        &self.signer
+    }
+
     /// Checks the certificate (critical timeStamping-only EKU, key matches `signer`) and the
     /// configuration, and precomputes what every token shares.
     pub fn new(
