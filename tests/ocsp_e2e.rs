@@ -359,6 +359,11 @@ fn malformed_unauthorized_and_http_errors() {
         "{m}"
     );
     assert_eq!(get(server.addr, "/healthz").status, 200);
+    let head = raw_http(
+        server.addr,
+        b"HEAD /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    assert_eq!(head.status, 200);
 }
 
 #[test]

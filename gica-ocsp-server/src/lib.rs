@@ -322,6 +322,7 @@ impl Service {
         let server = self.server.clone();
         let poll = (self.settings.max_staleness / 2).max(Duration::from_secs(1));
         let follower = tokio::spawn(server.clone().follow_changes(self.change_seq, poll));
+        let pruner = tokio::spawn(server.clone().prune_changes());
         // CRLs are checked as often as revocations are polled (or made, if more often), so a
         // CRL another responder published is served here within that time.
         let crl_sync = self.crl_every().min(poll);
@@ -349,6 +350,7 @@ impl Service {
         )
         .await;
         follower.abort();
+        pruner.abort();
         crl_task.abort();
         result
     }

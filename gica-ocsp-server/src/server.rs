@@ -387,7 +387,7 @@ impl OcspServer {
         let cache = self.lock_cache();
         let key = cache.paths.get(raw)?;
         let cached = cache.slots.get(key)?.cell.get()?;
-        (cached.refresh_at > SystemTime::now()).then(|| cached.clone())
+        (cached.cacheable && cached.refresh_at > SystemTime::now()).then(|| cached.clone())
     }
 
     fn cache_trusted(&self) -> bool {
@@ -417,7 +417,9 @@ impl OcspServer {
                 }
             }
             (&Method::GET | &Method::HEAD, "/healthz") => gica_serve::text(StatusCode::OK, "ok"),
-            (&Method::GET, "/metrics") => gica_serve::metrics_response(&self.metrics.registry),
+            (&Method::GET | &Method::HEAD, "/metrics") => {
+                gica_serve::metrics_response(&self.metrics.registry)
+            }
             (&Method::GET | &Method::HEAD, p) if p.starts_with("/crl/") => self.crl(p),
             // RFC 5019 5: GET; HEAD answers the same headers (hyper sends no body for HEAD).
             (&Method::GET | &Method::HEAD, p) => {
@@ -761,22 +763,20 @@ impl OcspServer {
 
     /// Polls the store for revocations after `seq` every `interval` and drops affected cache
     /// entries, so a revocation made by any process sharing the database is answered within
-    /// `interval`. While polling fails, the cache is bypassed once `max_staleness` passes; when
-    /// polling works again after that, everything cached is dropped (changes of the outage may
-    /// have been pruned from the log). Every [`PRUNE_EVERY`] it deletes change-log entries
-    /// older than [`CHANGE_RETENTION`] (or ten times `max_staleness`, if longer).
+    /// `interval`. Every page of the log is read in the same round (a mass revocation is not
+    /// spread over many rounds). While polling fails, the cache is bypassed once
+    /// `max_staleness` passes; when polling works again after that, everything cached is
+    /// dropped (changes of the outage may have been pruned from the log).
     pub async fn follow_changes(self: Arc<Self>, mut seq: i64, interval: Duration) {
         let mut tick = tokio::time::interval(interval);
-        let mut last_prune = Instant::now();
-        let retention = CHANGE_RETENTION.max(self.options.max_staleness * 10);
         loop {
             tick.tick().await;
             let was_trusted = self.cache_trusted();
             // What the change log says up to now is applied below: statuses kept in memory
             // are known correct as of this moment (their thisUpdate, see `status_of`).
             let polled_at = SystemTime::now();
-            match self.store.changes_since(seq, 10_000).await {
-                Ok(changes) => {
+            match self.read_changes(&mut seq).await {
+                Ok(()) => {
                     if !was_trusted {
                         let n = self.clear_cache();
                         tracing::warn!(
@@ -784,28 +784,44 @@ impl OcspServer {
                             "change log readable again after an outage: cache emptied"
                         );
                     }
-                    if !changes.is_empty() {
-                        seq = changes.iter().map(|c| c.seq).max().unwrap_or(seq);
-                        let pairs: Vec<_> =
-                            changes.into_iter().map(|c| (c.issuer, c.serial)).collect();
-                        let n = self.invalidate(&pairs);
-                        tracing::info!(changes = pairs.len(), dropped = n, "revocations picked up");
-                    }
                     self.last_poll
                         .store(unix_secs(polled_at), std::sync::atomic::Ordering::Relaxed);
                 }
                 Err(e) => tracing::warn!(error = %e, "polling the change log failed"),
             }
-            if last_prune.elapsed() >= PRUNE_EVERY {
-                last_prune = Instant::now();
-                match self
-                    .store
-                    .prune_changes(SystemTime::now() - retention)
-                    .await
-                {
-                    Ok(n) => tracing::debug!(deleted = n, "change log pruned"),
-                    Err(e) => tracing::warn!(error = %e, "pruning the change log failed"),
-                }
+        }
+    }
+
+    /// Reads the change log after `seq` to its end, page by page, dropping what each change
+    /// concerns from the cache; `seq` follows.
+    async fn read_changes(&self, seq: &mut i64) -> Result<(), crate::store::StoreError> {
+        const PAGE: i64 = 10_000;
+        loop {
+            let changes = self.store.changes_since(*seq, PAGE).await?;
+            let full = changes.len() as i64 >= PAGE;
+            if let Some(max) = changes.iter().map(|c| c.seq).max() {
+                *seq = max;
+                let pairs: Vec<_> = changes.into_iter().map(|c| (c.issuer, c.serial)).collect();
+                let n = self.invalidate(&pairs);
+                tracing::info!(changes = pairs.len(), dropped = n, "revocations picked up");
+            }
+            if !full {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Deletes change-log entries older than [`CHANGE_RETENTION`] (or ten times
+    /// `max_staleness`, if longer) every [`PRUNE_EVERY`], in batches, apart from the poller so
+    /// that a long first prune never delays revocations.
+    pub async fn prune_changes(self: Arc<Self>) {
+        let retention = CHANGE_RETENTION.max(self.options.max_staleness * 10);
+        let mut tick = tokio::time::interval(PRUNE_EVERY);
+        loop {
+            tick.tick().await;
+            match self.store.prune_changes(SystemTime::now() - retention).await {
+                Ok(n) => tracing::debug!(deleted = n, "change log pruned"),
+                Err(e) => tracing::warn!(error = %e, "pruning the change log failed"),
             }
         }
     }

@@ -93,6 +93,12 @@ fn can_issue(cert: &Certificate, below: usize) -> bool {
     ca && ku_ok
 }
 
+/// Issuer and subject are the same name (a CA's key rollover certificate, say).
+fn self_issued(cert: &Certificate) -> bool {
+    let tbs = cert.tbs_certificate();
+    tbs.issuer() == tbs.subject()
+}
+
 /// Extensions [`verify_path`] understands; a certificate with any other critical extension
 /// (name constraints, policy constraints, ...) is refused, as RFC 5280 4.2 requires of a
 /// path validator that does not process it.
@@ -213,8 +219,9 @@ impl Search<'_> {
         for (idx, cand) in self.intermediates.iter().enumerate() {
             if cand.tbs_certificate().subject() != &issuer_name
                 || path.contains(cand)
-                // Intermediate CAs under `cand`: the path so far less the leaf.
-                || !can_issue(cand, path.len() - 1)
+                // Intermediate CAs under `cand`: the path so far less the leaf, not counting
+                // self-issued ones (RFC 5280 4.2.1.9, 6.1.4 (l)).
+                || !can_issue(cand, path[1..].iter().filter(|c| !self_issued(c)).count())
                 || unknown_critical_extension(cand).is_some()
                 || self.tried.contains(&(child, idx))
             {

@@ -669,6 +669,25 @@ fn path_len_constraints_and_unknown_critical_extensions_are_enforced() {
     );
     let (leaf, inter) = chain(Some(0), vec![]);
     assert!(cert::verify_path(&leaf, &inter, anchors, now()).is_err());
+    // A self-issued certificate (key rollover: same name, new key) does not count against
+    // pathLen (RFC 5280 4.2.1.9): root -> upper (pathLen 0) -> upper' (self-issued) -> leaf.
+    let upper_key = SoftwareSigner::generate_p256().expect("key");
+    let upper = CertificateParams {
+        ca: Some(Some(0)),
+        ..CertificateParams::ca("CN=gica path upper", 30)
+    }
+    .signed_by(upper_key.public_key(), &root, &root_key)
+    .expect("upper");
+    let rolled_key = SoftwareSigner::generate_p256().expect("key");
+    let rolled = CertificateParams::ca("CN=gica path upper", 30)
+        .signed_by(rolled_key.public_key(), &upper, &upper_key)
+        .expect("rollover");
+    let leaf_key = SoftwareSigner::generate_p256().expect("key");
+    let leaf = CertificateParams::tsa("CN=gica path leaf", 30)
+        .signed_by(leaf_key.public_key(), &rolled, &rolled_key)
+        .expect("leaf");
+    let path = cert::verify_path(&leaf, &[upper, rolled], anchors, now()).expect("rollover");
+    assert_eq!(path.len(), 4);
     // An extension nobody here processes: fine when not critical, refused when critical.
     let unknown = |critical| Extension {
         extn_id: ObjectIdentifier::new_unwrap("1.3.6.1.4.1.99999.9"),

@@ -577,7 +577,11 @@ mod sql {
     pub(super) const PUBLISHED_CRL: &str =
         "SELECT number, this_update, next_update, der FROM crls WHERE issuer = $1";
 
-    pub(super) const PRUNE_CHANGES: &str = "DELETE FROM changes WHERE recorded_at < $1";
+    /// One batch of pruning (so no statement holds the table long).
+    pub(super) const PRUNE_CHANGES: &str = "DELETE FROM changes WHERE seq IN \
+         (SELECT seq FROM changes WHERE recorded_at < $1 ORDER BY seq LIMIT $2)";
+    /// Rows per pruning batch.
+    pub(super) const PRUNE_BATCH: i64 = 10_000;
 
     pub(super) const CHANGES_SINCE: &str =
         "SELECT seq, issuer, serial FROM changes WHERE seq > $1 ORDER BY seq LIMIT $2";
@@ -954,11 +958,20 @@ macro_rules! sql_store {
                 &self,
                 before: std::time::SystemTime,
             ) -> Result<u64, $crate::store::StoreError> {
-                let done = sqlx::query($crate::store::sql::PRUNE_CHANGES)
-                    .bind($crate::store::unix_secs(before))
-                    .execute(&self.pool)
-                    .await?;
-                Ok(done.rows_affected())
+                use $crate::store::sql::{PRUNE_BATCH, PRUNE_CHANGES};
+                let mut deleted = 0;
+                loop {
+                    let done = sqlx::query(PRUNE_CHANGES)
+                        .bind($crate::store::unix_secs(before))
+                        .bind(PRUNE_BATCH)
+                        .execute(&self.pool)
+                        .await?
+                        .rows_affected();
+                    deleted += done;
+                    if done < PRUNE_BATCH as u64 {
+                        return Ok(deleted);
+                    }
+                }
             }
 
             async fn import(
