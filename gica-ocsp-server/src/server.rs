@@ -819,7 +819,11 @@ impl OcspServer {
         let mut tick = tokio::time::interval(PRUNE_EVERY);
         loop {
             tick.tick().await;
-            match self.store.prune_changes(SystemTime::now() - retention).await {
+            match self
+                .store
+                .prune_changes(SystemTime::now() - retention)
+                .await
+            {
                 Ok(n) => tracing::debug!(deleted = n, "change log pruned"),
                 Err(e) => tracing::warn!(error = %e, "pruning the change log failed"),
             }
