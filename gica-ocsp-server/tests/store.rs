@@ -91,14 +91,7 @@ impl Backend for SqliteDb {
     }
 
     async fn execute(&self, sql: &'static str, blob: &'static [u8]) {
-        let mut conn = sqlx::SqliteConnection::connect(&self.url())
-            .await
-            .expect("connect");
-        sqlx::query(sql)
-            .bind(blob)
-            .execute(&mut conn)
-            .await
-            .expect("execute");
+        execute_on::<sqlx::SqliteConnection>(&self.url(), sql, blob).await;
     }
 }
 
@@ -161,15 +154,24 @@ impl Backend for PgDb {
     }
 
     async fn execute(&self, sql: &'static str, blob: &'static [u8]) {
-        let mut conn = sqlx::PgConnection::connect(&self.url())
-            .await
-            .expect("connect");
-        sqlx::query(sql)
-            .bind(blob)
-            .execute(&mut conn)
-            .await
-            .expect("execute");
+        execute_on::<sqlx::PgConnection>(&self.url(), sql, blob).await;
     }
+}
+
+/// [`Backend::execute`] over a connection of type `C`.
+async fn execute_on<C>(url: &str, sql: &'static str, blob: &'static [u8])
+where
+    C: sqlx::Connection,
+    for<'c> &'c mut C: sqlx::Executor<'c, Database = C::Database>,
+    for<'q> <C::Database as sqlx::Database>::Arguments<'q>: sqlx::IntoArguments<'q, C::Database>,
+    for<'q> &'q [u8]: sqlx::Encode<'q, C::Database> + sqlx::Type<C::Database>,
+{
+    let mut conn = C::connect(url).await.expect("connect");
+    sqlx::query(sql)
+        .bind(blob)
+        .execute(&mut conn)
+        .await
+        .expect("execute");
 }
 
 async fn on_sqlite<F, Fut>(check: F)
