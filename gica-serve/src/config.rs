@@ -170,7 +170,14 @@ pub fn parse_config<T: DeserializeOwned>(text: &str) -> Result<(CommonArgs, T), 
         }
     }
     let common = CommonArgs::deserialize(common).map_err(|e| e.to_string())?;
-    let own = T::deserialize(own).map_err(|e| e.to_string())?;
+    let own = T::deserialize(own).map_err(|table_error| {
+        // The table lost the positions: the whole text, parsed as `T`, says line and column,
+        // unless what it trips on first is one of the shared keys.
+        match toml::from_str::<T>(text) {
+            Err(e) if !CommonArgs::KEYS.iter().any(|k| e.message().contains(k)) => e.to_string(),
+            _ => table_error.to_string(),
+        }
+    })?;
     Ok((common, own))
 }
 
@@ -243,7 +250,11 @@ mod tests {
         assert_eq!(common.signing_threads, Some(2));
         assert_eq!(common.log_format.as_deref(), Some("json"));
         assert_eq!(own.listen.as_deref(), Some("127.0.0.1:1"));
-        assert!(parse_config::<Own>("signing-thread = 2").is_err());
+        let typo = parse_config::<Own>("listen = \"x\"\nsigning-thread = 2").expect_err("typo");
+        assert!(
+            typo.contains("signing-thread") && typo.contains("line 2"),
+            "{typo}"
+        );
         assert!(parse_config::<Own>("max-body = \"big\"").is_err());
     }
 }
