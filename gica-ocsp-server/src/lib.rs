@@ -264,8 +264,9 @@ impl Service {
         }
     }
 
-    /// Makes and publishes the issuer's next CRL; serves it if it could not be published and
-    /// nothing is served yet (better than no CRL at all).
+    /// Makes and publishes the issuer's next CRL and serves it (no read back from the store);
+    /// one that could not be published is served only when nothing is yet (better than no
+    /// CRL at all).
     async fn make_crl(&self, issuer: &IssuerState, job: &CrlJob) -> Result<(), AppError> {
         let crl = crl::generate(
             self.server.store(),
@@ -287,11 +288,14 @@ impl Service {
         match self.server.store().publish_crl(&issuer.id, &crl).await {
             Ok(published) => {
                 tracing::info!(issuer = %issuer.name, number = crl.number, bytes = crl.der.len(), published, "CRL generated");
+                if published {
+                    serve_if_newer(issuer, crl);
+                }
             }
             Err(e) => {
                 tracing::warn!(issuer = %issuer.name, error = %e, "publishing the CRL failed; the next round tries again");
                 if served_number(issuer).is_none() {
-                    serve_if_newer(issuer, &crl);
+                    serve_if_newer(issuer, crl);
                 }
             }
         }
@@ -307,7 +311,7 @@ impl Service {
             return Ok(());
         }
         if let Some(crl) = store.published_crl(&issuer.id).await? {
-            serve_if_newer(issuer, &crl);
+            serve_if_newer(issuer, crl);
         }
         Ok(())
     }
@@ -366,13 +370,13 @@ fn served_number(issuer: &IssuerState) -> Option<u64> {
 }
 
 /// Replaces the served CRL if `crl` has a higher number (CRL numbers never go back).
-fn serve_if_newer(issuer: &IssuerState, crl: &store::PublishedCrl) {
+fn serve_if_newer(issuer: &IssuerState, crl: store::PublishedCrl) {
     let mut served = issuer.crl.write().unwrap_or_else(|p| p.into_inner());
     if served.as_ref().is_none_or(|c| c.number < crl.number) {
         *served = Some(ServedCrl {
             number: crl.number,
             next_update: crl.next_update,
-            der: Bytes::copy_from_slice(&crl.der),
+            der: Bytes::from(crl.der),
         });
     }
 }

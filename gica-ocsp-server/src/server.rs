@@ -109,8 +109,8 @@ struct Cache {
     /// Raw GET paths (after `/ocsp`) whose request was a nonce-less single CertID: the key of
     /// its slot, so a repeated GET is answered without decoding or parsing.
     paths: HashMap<Box<str>, Vec<u8>>,
-    /// Statuses by (issuer index, serial magnitude).
-    statuses: HashMap<(usize, Vec<u8>), Known>,
+    /// Statuses by issuer index, then serial magnitude (looked up by slice, no allocation).
+    statuses: HashMap<usize, HashMap<Vec<u8>, Known>>,
     /// Bumped by every invalidation: a store read that began before one is not kept.
     epoch: u64,
 }
@@ -369,9 +369,9 @@ impl OcspServer {
         cache
             .slots
             .retain(|_, slot| !set.contains(&(slot.issuer, slot.serial.as_slice())));
-        cache
-            .statuses
-            .retain(|(issuer, serial), _| !set.contains(&(*issuer, serial.as_slice())));
+        for (issuer, known) in cache.statuses.iter_mut() {
+            known.retain(|serial, _| !set.contains(&(*issuer, serial.as_slice())));
+        }
         before - cache.slots.len()
     }
 
@@ -546,7 +546,7 @@ impl OcspServer {
         let epoch = {
             let cache = self.lock_cache();
             if trusted
-                && let Some(known) = cache.statuses.get(&(issuer, serial.to_vec()))
+                && let Some(known) = cache.statuses.get(&issuer).and_then(|m| m.get(serial))
                 && known.read_at + self.options.max_staleness > SystemTime::now()
             {
                 // Known correct when read, and still at the last poll of the change log (a
@@ -585,12 +585,12 @@ impl OcspServer {
             let mut cache = self.lock_cache();
             // An invalidation since the read began may concern this serial: do not keep it.
             if cache.epoch == epoch {
-                if cache.statuses.len() >= self.options.cache_capacity {
-                    cache.statuses.clear();
+                let capacity = self.options.cache_capacity;
+                let known = cache.statuses.entry(issuer).or_default();
+                if known.len() >= capacity {
+                    known.clear();
                 }
-                cache
-                    .statuses
-                    .insert((issuer, serial.to_vec()), Known { status, read_at });
+                known.insert(serial.to_vec(), Known { status, read_at });
             }
         }
         Ok((status, read_at))
