@@ -134,12 +134,10 @@ impl Service {
             let (delegate, signer) = match (&ic.responder_cert, &ic.responder_key) {
                 (Some(c), Some(k)) => {
                     let delegate = load_cert(c)?;
-                    if !cert::valid_at(&delegate, std::time::SystemTime::now()) {
+                    if let Err(e) = cert::check_valid_at(&delegate, std::time::SystemTime::now()) {
                         return Err(AppError::Pki {
                             what: c.display().to_string(),
-                            source: gica_pki::Error::Certificate(
-                                "the responder certificate is expired or not yet valid".into(),
-                            ),
+                            source: e.into(),
                         });
                     }
                     (Some(delegate), load_key(k)?)

@@ -1,17 +1,25 @@
 //! Certificate helpers: PEM loading, extension checks and path validation at a given time.
 
-use std::time::SystemTime;
-
-use der::{Decode, Encode};
-use x509_cert::{
-    Certificate,
-    ext::pkix::{BasicConstraints, ExtendedKeyUsage, KeyUsage, KeyUsages},
+use std::{
+    cell::RefCell,
+    time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
-use crate::{Error, Result, oid, signer::pem_blocks, verify_signature};
+use der::{Decode, Encode, asn1::ObjectIdentifier};
+use rustls_pki_types::CertificateDer;
+use x509_cert::{
+    Certificate,
+    ext::pkix::{
+        AuthorityKeyIdentifier, ExtendedKeyUsage, KeyUsage, KeyUsages, SubjectKeyIdentifier,
+    },
+};
 
-/// Longest certification path gica follows (leaf and anchor included).
-pub const MAX_PATH_LEN: usize = 8;
+use crate::{
+    AlgorithmPolicy, CrlReason, Error, Result,
+    algorithm::{SignatureError, webpki_algs},
+    oid,
+    signer::pem_blocks,
+};
 
 /// Reads every `CERTIFICATE` block of a PEM text, in order.
 ///
@@ -42,33 +50,125 @@ pub fn valid_at(cert: &Certificate, at: SystemTime) -> bool {
     nb <= at && at <= na
 }
 
+/// Why a certificate is unfit for the use asked of it.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CertificateError {
+    /// No extendedKeyUsage extension where one is required.
+    #[error("no extendedKeyUsage extension; {expected} is required")]
+    NoExtendedKeyUsage {
+        /// The purpose required.
+        expected: ObjectIdentifier,
+    },
+    /// extendedKeyUsage is not critical where it must be (RFC 3161 2.3).
+    #[error("extendedKeyUsage is not critical; RFC 3161 2.3 requires it to be")]
+    ExtendedKeyUsageNotCritical,
+    /// extendedKeyUsage does not hold what the use requires.
+    #[error("extendedKeyUsage must be {expected}{}, found {found:?}", if *.only { " only" } else { "" })]
+    ExtendedKeyUsage {
+        /// The purpose required.
+        expected: ObjectIdentifier,
+        /// Whether it must be the only one.
+        only: bool,
+        /// The purposes found.
+        found: Vec<ObjectIdentifier>,
+    },
+    /// keyUsage lacks every bit the use allows.
+    #[error("keyUsage allows none of {needed}")]
+    KeyUsage {
+        /// The bits of which one is needed.
+        needed: &'static str,
+    },
+    /// The private key does not match the certificate's public key.
+    #[error("the private key does not match the certificate")]
+    KeyMismatch,
+    /// The certificate is not valid at the time checked.
+    #[error("not valid at {at:?} (valid {not_before:?} to {not_after:?})")]
+    NotValid {
+        /// The time checked.
+        at: SystemTime,
+        /// notBefore.
+        not_before: SystemTime,
+        /// notAfter.
+        not_after: SystemTime,
+    },
+    /// The certificate was not issued by the certificate it should have been.
+    #[error("not issued by {issuer}")]
+    NotIssuedBy {
+        /// The expected issuer's subject.
+        issuer: String,
+    },
+    /// The issuer's signature on the certificate does not verify.
+    #[error("issuer signature: {0}")]
+    Signature(#[source] SignatureError),
+    /// An extension could not be decoded.
+    #[error("extension: {0}")]
+    Extension(#[from] der::Error),
+}
+
 /// Checks the RFC 3161 2.3 rule: an extendedKeyUsage extension, marked critical, holding
 /// id-kp-timeStamping and nothing else.
-pub fn check_time_stamping_eku(cert: &Certificate) -> Result<()> {
+pub fn check_time_stamping_eku(cert: &Certificate) -> Result<(), CertificateError> {
     match cert.tbs_certificate().get_extension::<ExtendedKeyUsage>()? {
-        None => Err(Error::Certificate(
-            "no extendedKeyUsage extension; a TSA certificate needs a critical timeStamping EKU"
-                .into(),
-        )),
-        Some((false, _)) => Err(Error::Certificate(
-            "extendedKeyUsage is not critical; RFC 3161 2.3 requires it to be".into(),
-        )),
+        None => Err(CertificateError::NoExtendedKeyUsage {
+            expected: oid::KP_TIME_STAMPING,
+        }),
+        Some((false, _)) => Err(CertificateError::ExtendedKeyUsageNotCritical),
         Some((true, eku)) if eku.0 == [oid::KP_TIME_STAMPING] => Ok(()),
-        Some((true, eku)) => Err(Error::Certificate(format!(
-            "extendedKeyUsage must be timeStamping only, found {:?}",
-            eku.0.iter().map(ToString::to_string).collect::<Vec<_>>()
-        ))),
+        Some((true, eku)) => Err(CertificateError::ExtendedKeyUsage {
+            expected: oid::KP_TIME_STAMPING,
+            only: true,
+            found: eku.0,
+        }),
     }
 }
 
-/// Verifies that `issuer`'s key signed `cert`.
+/// Checks keyUsage, where present, has at least one of `bits` (RFC 5280 4.2.1.3: absent
+/// keyUsage leaves the key unrestricted). `needed` names them for the error.
+pub fn check_key_usage(
+    cert: &Certificate,
+    bits: &[KeyUsages],
+    needed: &'static str,
+) -> Result<(), CertificateError> {
+    match cert.tbs_certificate().get_extension::<KeyUsage>()? {
+        Some((_, ku)) if !bits.iter().any(|b| ku.0.contains(*b)) => {
+            Err(CertificateError::KeyUsage { needed })
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Checks `cert` is valid at `at` (both ends inclusive).
+pub fn check_valid_at(cert: &Certificate, at: SystemTime) -> Result<(), CertificateError> {
+    let (not_before, not_after) = validity(cert);
+    if valid_at(cert, at) {
+        Ok(())
+    } else {
+        Err(CertificateError::NotValid {
+            at,
+            not_before,
+            not_after,
+        })
+    }
+}
+
+/// Verifies that `issuer`'s key signed `cert`, under the default [`AlgorithmPolicy`].
 pub fn verify_issued_by(cert: &Certificate, issuer: &Certificate) -> Result<()> {
-    let tbs = cert.tbs_certificate().to_der()?;
-    let sig = cert
-        .signature()
-        .as_bytes()
-        .ok_or(Error::BadSignature("certificate signature has unused bits"))?;
-    verify_signature(
+    verify_issued_by_with(cert, issuer, &AlgorithmPolicy::default()).map_err(Error::Signature)
+}
+
+/// Verifies that `issuer`'s key signed `cert`, under `policy`.
+pub fn verify_issued_by_with(
+    cert: &Certificate,
+    issuer: &Certificate,
+    policy: &AlgorithmPolicy,
+) -> Result<(), SignatureError> {
+    let tbs = cert
+        .tbs_certificate()
+        .to_der()
+        .map_err(|_| SignatureError::Invalid)?;
+    let sig = cert.signature().as_bytes().ok_or(SignatureError::Invalid)?;
+    policy.verify(
         issuer.tbs_certificate().subject_public_key_info(),
         cert.signature_algorithm(),
         None,
@@ -77,167 +177,469 @@ pub fn verify_issued_by(cert: &Certificate, issuer: &Certificate) -> Result<()> 
     )
 }
 
-/// Whether `cert` may issue with `below` intermediate CA certificates under it in the path:
-/// basicConstraints cA, pathLenConstraint (RFC 5280 4.2.1.9, 6.1.4 (l)-(m)) and keyCertSign.
-fn can_issue(cert: &Certificate, below: usize) -> bool {
-    let tbs = cert.tbs_certificate();
-    let ca = matches!(
-        tbs.get_extension::<BasicConstraints>(),
-        Ok(Some((_, bc))) if bc.ca && bc.path_len_constraint.is_none_or(|n| below <= usize::from(n))
-    );
-    let ku_ok = match tbs.get_extension::<KeyUsage>() {
-        Ok(Some((_, ku))) => ku.0.contains(KeyUsages::KeyCertSign),
-        Ok(None) => true,
-        Err(_) => false,
-    };
-    ca && ku_ok
+/// Why no acceptable certification path was found (RFC 5280 6.1, as rustls-webpki checks it,
+/// plus gica's own checks on the path it returns).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PathError {
+    /// No chain of signatures leads from the certificate to a trust anchor.
+    #[error("no path to a trust anchor")]
+    NoPath,
+    /// A certificate on the path is not valid yet at the validation time.
+    #[error("a certificate on the path is not valid until {not_before:?} (checked at {at:?})")]
+    NotYetValid {
+        /// The validation time.
+        at: SystemTime,
+        /// Its notBefore.
+        not_before: SystemTime,
+    },
+    /// A certificate on the path has expired at the validation time.
+    #[error("a certificate on the path expired at {not_after:?} (checked at {at:?})")]
+    Expired {
+        /// The validation time.
+        at: SystemTime,
+        /// Its notAfter.
+        not_after: SystemTime,
+    },
+    /// A name is outside a CA's nameConstraints (RFC 5280 4.2.1.10).
+    #[error("a name violates a CA's name constraints")]
+    NameConstraints,
+    /// An issuer on the path is not a CA (basicConstraints cA missing or false).
+    #[error("an issuer on the path is not a CA certificate")]
+    NotACa,
+    /// The end-entity certificate is a CA certificate.
+    #[error("a CA certificate was given as the end entity")]
+    CaAsEndEntity,
+    /// A pathLenConstraint is exceeded (RFC 5280 4.2.1.9).
+    #[error("a CA's pathLenConstraint is exceeded")]
+    PathLength,
+    /// An issuer's keyUsage lacks keyCertSign (RFC 5280 4.2.1.3).
+    #[error("issuer {subject} has a keyUsage without keyCertSign")]
+    IssuerKeyUsage {
+        /// The issuer's subject.
+        subject: String,
+    },
+    /// A certificate's authorityKeyIdentifier does not name its issuer's subjectKeyIdentifier
+    /// (RFC 5280 4.2.1.1).
+    #[error("{subject}: authorityKeyIdentifier does not match the issuer's subjectKeyIdentifier")]
+    AuthorityKeyId {
+        /// The certificate's subject.
+        subject: String,
+    },
+    /// The TBS `signature` field differs from the outer `signatureAlgorithm`
+    /// (RFC 5280 4.1.1.2).
+    #[error("{subject}: the TBS signature algorithm differs from signatureAlgorithm")]
+    AlgorithmMismatch {
+        /// The certificate's subject.
+        subject: String,
+    },
+    /// A signature on the path does not verify.
+    #[error("a certificate signature on the path does not verify")]
+    BadSignature,
+    /// A signature algorithm the [`AlgorithmPolicy`] refuses or gica does not implement.
+    #[error("{subject}: {source}")]
+    Algorithm {
+        /// The certificate's subject.
+        subject: String,
+        /// Why.
+        source: SignatureError,
+    },
+    /// A signature algorithm on the path is not supported.
+    #[error("a signature algorithm on the path is not supported or not allowed by the policy")]
+    UnsupportedAlgorithm,
+    /// A certificate carries a critical extension that is not processed (RFC 5280 4.2):
+    /// the first such extension found among the certificates given, where known.
+    #[error("a certificate on the path has a critical extension {} that is not understood", .0.map(|o| o.to_string()).unwrap_or_default())]
+    UnknownCriticalExtension(Option<ObjectIdentifier>),
+    /// A certificate's extendedKeyUsage does not allow the purpose asked for.
+    #[error("extendedKeyUsage on the path does not allow {0}")]
+    ExtendedKeyUsage(ObjectIdentifier),
+    /// A certificate on the path is revoked.
+    #[error("{subject} is revoked since {time:?} ({reason:?})")]
+    Revoked {
+        /// The certificate's subject.
+        subject: String,
+        /// revocationDate.
+        time: SystemTime,
+        /// reasonCode.
+        reason: Option<CrlReason>,
+    },
+    /// Revocation evidence was given but none covers this certificate.
+    #[error("no CRL or OCSP response given covers {subject}")]
+    RevocationUnknown {
+        /// The certificate's subject.
+        subject: String,
+    },
+    /// The search gave up (too many candidate issuers or signature checks).
+    #[error("path search gave up: too many candidate issuers")]
+    TooComplex,
+    /// Something else rustls-webpki refused (malformed certificate, ...).
+    #[error("path validation: {0}")]
+    Webpki(#[source] webpki::Error),
+    /// A certificate could not be encoded.
+    #[error("DER: {0}")]
+    Der(#[from] der::Error),
 }
 
-/// Issuer and subject are the same name (a CA's key rollover certificate, say).
-fn self_issued(cert: &Certificate) -> bool {
-    let tbs = cert.tbs_certificate();
-    tbs.issuer() == tbs.subject()
+impl PathError {
+    fn from_webpki(e: webpki::Error, at: SystemTime, purpose: Option<ObjectIdentifier>) -> Self {
+        use webpki::Error as W;
+        let time = |t: rustls_pki_types::UnixTime| UNIX_EPOCH + Duration::from_secs(t.as_secs());
+        match e {
+            W::UnknownIssuer => Self::NoPath,
+            W::CertNotValidYet { not_before, .. } => Self::NotYetValid {
+                at,
+                not_before: time(not_before),
+            },
+            W::CertExpired { not_after, .. } => Self::Expired {
+                at,
+                not_after: time(not_after),
+            },
+            W::NameConstraintViolation => Self::NameConstraints,
+            W::EndEntityUsedAsCa => Self::NotACa,
+            W::CaUsedAsEndEntity => Self::CaAsEndEntity,
+            W::PathLenConstraintViolated => Self::PathLength,
+            W::InvalidSignatureForPublicKey => Self::BadSignature,
+            W::UnsupportedCriticalExtension => Self::UnknownCriticalExtension(None),
+            W::RequiredEkuNotFoundContext(_) | W::EmptyEkuExtension => {
+                Self::ExtendedKeyUsage(purpose.unwrap_or(oid::KP_TIME_STAMPING))
+            }
+            W::MaximumSignatureChecksExceeded
+            | W::MaximumPathBuildCallsExceeded
+            | W::MaximumNameConstraintComparisonsExceeded
+            | W::MaximumPathDepthExceeded => Self::TooComplex,
+            #[allow(deprecated)]
+            W::UnsupportedSignatureAlgorithm
+            | W::UnsupportedSignatureAlgorithmContext(_)
+            | W::UnsupportedSignatureAlgorithmForPublicKey
+            | W::UnsupportedSignatureAlgorithmForPublicKeyContext(_) => Self::UnsupportedAlgorithm,
+            other => Self::Webpki(other),
+        }
+    }
 }
 
-/// Extensions [`verify_path`] understands; a certificate with any other critical extension
-/// (name constraints, policy constraints, ...) is refused, as RFC 5280 4.2 requires of a
-/// path validator that does not process it.
-const UNDERSTOOD_EXTENSIONS: [der::asn1::ObjectIdentifier; 6] = [
-    const_oid::db::rfc5280::ID_CE_BASIC_CONSTRAINTS,
-    const_oid::db::rfc5280::ID_CE_KEY_USAGE,
-    const_oid::db::rfc5280::ID_CE_EXT_KEY_USAGE,
-    const_oid::db::rfc5280::ID_CE_SUBJECT_ALT_NAME,
-    const_oid::db::rfc5280::ID_CE_SUBJECT_KEY_IDENTIFIER,
-    const_oid::db::rfc5280::ID_CE_AUTHORITY_KEY_IDENTIFIER,
-];
-
-/// The first critical extension of `cert` that [`verify_path`] does not understand.
-fn unknown_critical_extension(cert: &Certificate) -> Option<der::asn1::ObjectIdentifier> {
-    cert.tbs_certificate()
-        .extensions()
-        .into_iter()
-        .flatten()
-        .find(|e| e.critical && !UNDERSTOOD_EXTENSIONS.contains(&e.extn_id))
-        .map(|e| e.extn_id)
+/// What a path is validated for, besides a chain of valid signatures to an anchor.
+///
+/// ```
+/// use gica_pki::{AlgorithmPolicy, cert::PathOptions};
+/// let opts = PathOptions::default().purpose(gica_pki::oid::KP_TIME_STAMPING);
+/// let legacy = PathOptions::default().policy(AlgorithmPolicy::default().allow_sha1(true));
+/// # let _ = (opts, legacy);
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct PathOptions {
+    policy: AlgorithmPolicy,
+    purpose: Option<ObjectIdentifier>,
+    crls: Vec<Vec<u8>>,
+    require_revocation: bool,
 }
 
-/// Most signature checks one path search may make: hostile bundles of certificates that all
-/// name each other must not turn the search exponential.
-pub const MAX_SIGNATURE_CHECKS: usize = 64;
+impl PathOptions {
+    /// The algorithm policy for every signature on the path (default: no SHA-1).
+    #[must_use]
+    pub fn policy(mut self, policy: AlgorithmPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// An extendedKeyUsage purpose that every certificate on the path carrying an
+    /// extendedKeyUsage must allow (the leaf's own EKU rules are the caller's: a TSA's
+    /// exactly-timeStamping rule, say).
+    #[must_use]
+    pub fn purpose(mut self, eku: ObjectIdentifier) -> Self {
+        self.purpose = Some(eku);
+        self
+    }
+
+    /// DER CRLs for the certificates of the path. Once any is given, every certificate on
+    /// the path below the anchor must be covered by one (as `openssl verify -crl_check_all`).
+    #[must_use]
+    pub fn crls(mut self, crls: Vec<Vec<u8>>) -> Self {
+        self.require_revocation = !crls.is_empty();
+        self.crls = crls;
+        self
+    }
+
+    /// The algorithm policy in force.
+    pub fn algorithm_policy(&self) -> &AlgorithmPolicy {
+        &self.policy
+    }
+}
 
 /// Finds and checks a path from `leaf` through `intermediates` to one of `anchors`, every
-/// certificate valid at `at` (for a time-stamp: its genTime, not now). Returns the path, leaf
-/// first, anchor last. The search tries each (certificate, issuer) pair at most once and
-/// gives up after [`MAX_SIGNATURE_CHECKS`] signature checks.
+/// certificate valid at `at` (for a time-stamp: its genTime, or now), with the default
+/// [`PathOptions`]. Returns the path, leaf first, anchor last.
 ///
-/// Intermediates must be CAs with keyCertSign whose pathLenConstraint allows the CAs below
-/// them; the leaf and the intermediates may carry no critical extension besides
-/// basicConstraints, keyUsage, extendedKeyUsage, subjectAltName and the key identifiers.
-/// The anchors are trusted as given (RFC 5280 6.1: trust anchor information is input).
+/// Path building and the RFC 5280 checks are rustls-webpki's (signatures, validity,
+/// basicConstraints and pathLenConstraint, name constraints, unknown critical extensions),
+/// through signature algorithms implemented on the RustCrypto crates (no C crypto); on top,
+/// gica refuses issuers whose keyUsage lacks keyCertSign, an authorityKeyIdentifier that
+/// does not name the issuer's subjectKeyIdentifier, and a TBS signature algorithm that
+/// differs from the outer one. The anchors are trusted as given (RFC 5280 6.1).
+///
+/// ```
+/// use gica_pki::cert::{load_pem_certs, verify_path, PathError};
+/// let read = |f: &str| {
+///     let p = format!("{}/../testdata/pki/{f}", env!("CARGO_MANIFEST_DIR"));
+///     load_pem_certs(&std::fs::read_to_string(p).unwrap()).unwrap()
+/// };
+/// let (leaf, chain, roots) = (read("tsa-p256.pem").remove(0), read("int-ca.pem"), read("root-ca.pem"));
+/// let at = gica_pki::cert::validity(&leaf).0 + std::time::Duration::from_secs(60);
+/// let path = verify_path(&leaf, &chain, &roots, at).unwrap();
+/// assert_eq!(path.len(), 3);
+/// assert!(matches!(verify_path(&leaf, &[], &roots, at), Err(PathError::NoPath)));
+/// ```
 pub fn verify_path(
     leaf: &Certificate,
     intermediates: &[Certificate],
     anchors: &[Certificate],
     at: SystemTime,
-) -> Result<Vec<Certificate>> {
-    let mut search = Search {
-        intermediates,
-        anchors,
-        at,
-        tried: Vec::new(),
-        checks: 0,
-    };
-    if let Some(oid) = unknown_critical_extension(leaf) {
-        return Err(Error::Path(format!(
-            "{} has a critical extension {oid} that is not understood",
-            leaf.tbs_certificate().subject()
-        )));
-    }
-    let mut path = vec![leaf.clone()];
-    if search.extend(&mut path)? {
-        Ok(path)
-    } else {
-        Err(Error::Path("no valid path to a trust anchor".into()))
-    }
+) -> Result<Vec<Certificate>, PathError> {
+    verify_path_with(leaf, intermediates, anchors, at, &PathOptions::default())
 }
 
-struct Search<'a> {
-    intermediates: &'a [Certificate],
-    anchors: &'a [Certificate],
+/// [`verify_path`] with explicit [`PathOptions`]: algorithm policy, purpose and CRLs.
+pub fn verify_path_with(
+    leaf: &Certificate,
+    intermediates: &[Certificate],
+    anchors: &[Certificate],
     at: SystemTime,
-    /// (child, issuer) pairs already tried: a dead end once is a dead end always.
-    tried: Vec<(usize, usize)>,
-    checks: usize,
+    options: &PathOptions,
+) -> Result<Vec<Certificate>, PathError> {
+    if anchors.contains(leaf) {
+        return Ok(vec![leaf.clone()]);
+    }
+    check_own_algorithm(leaf, &options.policy)?;
+    let leaf_der = CertificateDer::from(leaf.to_der()?);
+    let webpki_err = |e| match PathError::from_webpki(e, at, options.purpose) {
+        PathError::UnknownCriticalExtension(None) => PathError::UnknownCriticalExtension(
+            std::iter::once(leaf)
+                .chain(intermediates)
+                .find_map(unknown_critical_extension),
+        ),
+        e => e,
+    };
+    let ee = webpki::EndEntityCert::try_from(&leaf_der).map_err(webpki_err)?;
+    let inter_der = intermediates
+        .iter()
+        .map(|c| c.to_der().map(CertificateDer::from))
+        .collect::<Result<Vec<_>, _>>()?;
+    let anchor_der = anchors
+        .iter()
+        .map(|c| c.to_der().map(CertificateDer::from))
+        .collect::<Result<Vec<_>, _>>()?;
+    // Anchors webpki cannot read (v1 certificates, say) are left out rather than failing all.
+    let trusted: Vec<(usize, rustls_pki_types::TrustAnchor<'_>)> = anchor_der
+        .iter()
+        .enumerate()
+        .filter_map(|(i, d)| webpki::anchor_from_trusted_cert(d).ok().map(|a| (i, a)))
+        .collect();
+    let ta: Vec<rustls_pki_types::TrustAnchor<'_>> =
+        trusted.iter().map(|(_, a)| a.clone()).collect();
+    let algs = webpki_algs::for_policy(&options.policy);
+    let alg_refs: Vec<&dyn rustls_pki_types::SignatureVerificationAlgorithm> = algs
+        .iter()
+        .map(|a| a as &dyn rustls_pki_types::SignatureVerificationAlgorithm)
+        .collect();
+    let purpose_arcs: Option<Vec<usize>> = options
+        .purpose
+        .map(|o| o.arcs().map(|a| a as usize).collect());
+    let usage = Purpose(purpose_arcs.as_deref());
+    let unix = rustls_pki_types::UnixTime::since_unix_epoch(
+        at.duration_since(UNIX_EPOCH).unwrap_or_default(),
+    );
+    // The first of gica's own refusals, kept so that it is reported rather than webpki's
+    // generic "no path" once every candidate is exhausted.
+    let own: RefCell<Option<PathError>> = RefCell::new(None);
+    let found: RefCell<Vec<Certificate>> = RefCell::new(Vec::new());
+    let check = |p: &webpki::VerifiedPath<'_>| -> Result<(), webpki::Error> {
+        let mut path = vec![leaf.clone()];
+        for c in p.intermediate_certificates() {
+            let der = c.der();
+            match inter_der.iter().position(|d| d.as_ref() == der.as_ref()) {
+                Some(i) => path.push(intermediates[i].clone()),
+                None => return Err(webpki::Error::UnknownIssuer),
+            }
+        }
+        let anchor = p.anchor();
+        let Some(&(ai, _)) = trusted.iter().find(|(_, a)| {
+            a.subject == anchor.subject
+                && a.subject_public_key_info == anchor.subject_public_key_info
+        }) else {
+            return Err(webpki::Error::UnknownIssuer);
+        };
+        path.push(anchors[ai].clone());
+        match check_path(&path, at, options) {
+            Ok(()) => {
+                *found.borrow_mut() = path;
+                Ok(())
+            }
+            Err(e) => {
+                own.borrow_mut().get_or_insert(e);
+                Err(webpki::Error::UnknownIssuer)
+            }
+        }
+    };
+    match ee.verify_for_usage(&alg_refs, &ta, &inter_der, unix, usage, None, Some(&check)) {
+        Ok(_) => Ok(found.into_inner()),
+        Err(e) => Err(own.into_inner().unwrap_or_else(|| webpki_err(e))),
+    }
 }
 
-impl Search<'_> {
-    fn signed(&mut self, cert: &Certificate, issuer: &Certificate) -> Result<bool> {
-        self.checks += 1;
-        if self.checks > MAX_SIGNATURE_CHECKS {
-            return Err(Error::Path(
-                "path search gave up: too many candidate issuers".into(),
-            ));
-        }
-        Ok(verify_issued_by(cert, issuer).is_ok())
-    }
+/// Extensions rustls-webpki processes; any other critical one makes it refuse the
+/// certificate (RFC 5280 4.2).
+const PROCESSED_EXTENSIONS: [ObjectIdentifier; 6] = [
+    const_oid::db::rfc5280::ID_CE_KEY_USAGE,
+    const_oid::db::rfc5280::ID_CE_SUBJECT_ALT_NAME,
+    const_oid::db::rfc5280::ID_CE_BASIC_CONSTRAINTS,
+    const_oid::db::rfc5280::ID_CE_NAME_CONSTRAINTS,
+    const_oid::db::rfc5280::ID_CE_CRL_DISTRIBUTION_POINTS,
+    const_oid::db::rfc5280::ID_CE_EXT_KEY_USAGE,
+];
 
-    fn extend(&mut self, path: &mut Vec<Certificate>) -> Result<bool> {
-        let Some(current) = path.last().cloned() else {
-            return Ok(false);
-        };
-        if !valid_at(&current, self.at) {
-            if path.len() > 1 {
-                return Ok(false); // another issuer candidate may still be valid
-            }
-            return Err(Error::Path(format!(
-                "{} is not valid at the time checked",
-                current.tbs_certificate().subject()
-            )));
-        }
-        if self.anchors.contains(&current) {
-            return Ok(true);
-        }
-        let issuer_name = current.tbs_certificate().issuer().clone();
-        for anchor in self
-            .anchors
-            .iter()
-            .filter(|a| a.tbs_certificate().subject() == &issuer_name)
+/// The first critical extension of `cert` that path validation does not process.
+fn unknown_critical_extension(cert: &Certificate) -> Option<ObjectIdentifier> {
+    cert.tbs_certificate()
+        .extensions()
+        .into_iter()
+        .flatten()
+        .find(|e| e.critical && !PROCESSED_EXTENSIONS.contains(&e.extn_id))
+        .map(|e| e.extn_id)
+}
+
+/// `cert`'s own signature algorithm, against the policy, with the certificate's name in
+/// the error (webpki's is anonymous).
+fn check_own_algorithm(cert: &Certificate, policy: &AlgorithmPolicy) -> Result<(), PathError> {
+    let subject = || cert.tbs_certificate().subject().to_string();
+    if cert.tbs_certificate().signature() != cert.signature_algorithm() {
+        return Err(PathError::AlgorithmMismatch { subject: subject() });
+    }
+    policy
+        .algorithm(cert.signature_algorithm(), None)
+        .map(|_| ())
+        .map_err(|source| PathError::Algorithm {
+            subject: subject(),
+            source,
+        })
+}
+
+/// gica's checks on a path webpki built (leaf first, anchor last).
+fn check_path(
+    path: &[Certificate],
+    at: SystemTime,
+    options: &PathOptions,
+) -> Result<(), PathError> {
+    for pair in path.windows(2) {
+        let [child, issuer] = pair else { continue };
+        check_own_algorithm(child, &options.policy)?;
+        let itbs = issuer.tbs_certificate();
+        if matches!(itbs.get_extension::<KeyUsage>(), Ok(Some((_, ku))) if !ku.0.contains(KeyUsages::KeyCertSign))
+            // The anchor is trusted as given; its keyUsage is input, not checked.
+            && !std::ptr::eq(issuer, &path[path.len() - 1])
         {
-            if valid_at(anchor, self.at) && self.signed(&current, anchor)? {
-                path.push(anchor.clone());
-                return Ok(true);
-            }
+            return Err(PathError::IssuerKeyUsage {
+                subject: itbs.subject().to_string(),
+            });
         }
-        if path.len() >= MAX_PATH_LEN {
-            return Ok(false);
+        let aki = child
+            .tbs_certificate()
+            .get_extension::<AuthorityKeyIdentifier>()
+            .ok()
+            .flatten()
+            .and_then(|(_, a)| a.key_identifier);
+        let ski = itbs.get_extension::<SubjectKeyIdentifier>().ok().flatten();
+        if let (Some(aki), Some((_, ski))) = (aki, ski)
+            && aki != ski.0
+        {
+            return Err(PathError::AuthorityKeyId {
+                subject: child.tbs_certificate().subject().to_string(),
+            });
         }
-        let child = self
-            .intermediates
-            .iter()
-            .position(|c| *c == current)
-            .unwrap_or(usize::MAX);
-        for (idx, cand) in self.intermediates.iter().enumerate() {
-            if cand.tbs_certificate().subject() != &issuer_name
-                || path.contains(cand)
-                // Intermediate CAs under `cand`: the path so far less the leaf, not counting
-                // self-issued ones (RFC 5280 4.2.1.9, 6.1.4 (l)).
-                || !can_issue(cand, path[1..].iter().filter(|c| !self_issued(c)).count())
-                || unknown_critical_extension(cand).is_some()
-                || self.tried.contains(&(child, idx))
-            {
+    }
+    if options.require_revocation {
+        check_revocation(path, at, options)?;
+    }
+    Ok(())
+}
+
+/// Every certificate below the anchor must be covered by a CRL given, signed by its issuer,
+/// and not revoked at `at`. A CRL issued after `at` (an archive check at genTime) is
+/// evidence too; a revocation dated after `at` counts only when its reason says the key
+/// cannot be trusted from an unknown earlier time (keyCompromise, cACompromise,
+/// unspecified or none).
+fn check_revocation(
+    path: &[Certificate],
+    at: SystemTime,
+    options: &PathOptions,
+) -> Result<(), PathError> {
+    for pair in path.windows(2) {
+        let [child, issuer] = pair else { continue };
+        let subject = || child.tbs_certificate().subject().to_string();
+        let mut covered = false;
+        for der in &options.crls {
+            let check_at = crl_check_time(der, at);
+            let Ok(crl) = crate::crl::verify_crl_with(der, issuer, check_at, &options.policy)
+            else {
+                continue;
+            };
+            if !crl.covers(child) {
                 continue;
             }
-            self.tried.push((child, idx));
-            if !self.signed(&current, cand)? {
-                continue;
+            covered = true;
+            if let Ok(Some(entry)) = crl.status_of(child) {
+                let compromise = matches!(
+                    entry.reason,
+                    None | Some(
+                        CrlReason::Unspecified | CrlReason::KeyCompromise | CrlReason::CaCompromise
+                    )
+                );
+                // invalidityDate dates a compromise (RFC 5280 5.3.2).
+                let from = match entry.invalidity_date {
+                    Some(d) if compromise => d.min(entry.revocation_time),
+                    _ => entry.revocation_time,
+                };
+                if from <= at || (compromise && entry.invalidity_date.is_none()) {
+                    return Err(PathError::Revoked {
+                        subject: subject(),
+                        time: entry.revocation_time,
+                        reason: entry.reason,
+                    });
+                }
             }
-            path.push(cand.clone());
-            if self.extend(path)? {
-                return Ok(true);
-            }
-            path.pop();
         }
-        Ok(false)
+        if !covered {
+            return Err(PathError::RevocationUnknown { subject: subject() });
+        }
+    }
+    Ok(())
+}
+
+/// The time a CRL is checked at: `at`, or its own thisUpdate when it was issued after `at`
+/// (evidence gathered later about an earlier time).
+fn crl_check_time(der: &[u8], at: SystemTime) -> SystemTime {
+    <x509_cert::crl::CertificateList>::from_der(der)
+        .map(|c| c.tbs_cert_list.this_update.to_system_time())
+        .map_or(at, |this_update| at.max(this_update))
+}
+
+/// An EKU validator: the purpose, where a certificate on the path states its purposes.
+struct Purpose<'a>(Option<&'a [usize]>);
+
+impl webpki::ExtendedKeyUsageValidator for Purpose<'_> {
+    fn validate(&self, iter: webpki::KeyPurposeIdIter<'_, '_>) -> Result<(), webpki::Error> {
+        let Some(want) = self.0 else { return Ok(()) };
+        let mut empty = true;
+        for id in iter {
+            empty = false;
+            if id?.to_decoded_oid() == want {
+                return Ok(());
+            }
+        }
+        if empty {
+            Ok(())
+        } else {
+            Err(webpki::Error::EmptyEkuExtension)
+        }
     }
 }
 

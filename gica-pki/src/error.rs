@@ -18,18 +18,26 @@ pub enum Error {
     /// An algorithm gica does not implement.
     #[error("unsupported algorithm {0}")]
     UnsupportedAlgorithm(ObjectIdentifier),
-    /// A signature did not verify.
-    #[error("signature does not verify: {0}")]
-    BadSignature(&'static str),
+    /// A signature was refused: algorithm, parameters, key or value.
+    #[error("signature: {0}")]
+    Signature(#[from] crate::algorithm::SignatureError),
     /// The signer failed to produce a signature.
     #[error("signing failed: {0}")]
     Signing(String),
     /// A certificate is unfit for the use asked of it.
     #[error("certificate: {0}")]
-    Certificate(String),
-    /// No path from a certificate to a trust anchor.
+    Certificate(#[from] crate::cert::CertificateError),
+    /// A configuration value is out of its range.
+    #[error("{what}: {reason}")]
+    Config {
+        /// The setting.
+        what: &'static str,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// No acceptable path from a certificate to a trust anchor.
     #[error("certificate path: {0}")]
-    Path(String),
+    Path(#[from] crate::cert::PathError),
     /// A time-stamp response or token failed verification.
     #[error("time-stamp verification: {0}")]
     TimeStamp(#[from] crate::tsp::VerifyError),

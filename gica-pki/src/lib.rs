@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs, clippy::unwrap_used)]
 
+pub mod algorithm;
 pub mod cert;
 pub mod certgen;
 pub mod crl;
@@ -17,6 +18,7 @@ mod testutil;
 mod time;
 pub mod tsp;
 
+pub use algorithm::AlgorithmPolicy;
 pub use digest::DigestAlgorithm;
 pub use error::{Error, Result};
 pub use reason::CrlReason;

@@ -4,16 +4,13 @@
 //! a signer for its algorithm identifiers, its public key and a signature. [`SoftwareSigner`]
 //! is the pure-Rust (RustCrypto) implementation.
 
-use der::{
-    Decode, Sequence,
-    asn1::{BitString, ObjectIdentifier},
-};
-use ecdsa::signature::hazmat::{PrehashSigner, PrehashVerifier};
+use der::{Decode, Sequence, asn1::ObjectIdentifier};
+use ecdsa::signature::hazmat::PrehashSigner;
 use rsa::{
     pkcs1::DecodeRsaPrivateKey,
     pkcs8::{DecodePrivateKey, EncodePublicKey},
 };
-use signature::{Signer as _, Verifier as _};
+use signature::Signer as _;
 use spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
 
 use crate::{DigestAlgorithm, Error, Result, oid};
@@ -109,7 +106,7 @@ impl RsaPssParams {
             }
         }
         if self.trailer_field.is_some_and(|t| t != 1) {
-            return Err(Error::BadSignature("PSS trailerField"));
+            return Err(Error::UnsupportedAlgorithm(oid::RSASSA_PSS));
         }
         Ok((digest, self.salt_length.unwrap_or(20) as usize))
     }
@@ -412,10 +409,12 @@ pub fn key_matches(signer: &dyn Signer, spki: &SubjectPublicKeyInfoOwned) -> boo
     same_kind && ours.subject_public_key == spki.subject_public_key
 }
 
-/// Verifies `signature` over `message` by the key `spki`, as `algorithm` says.
+/// Verifies `signature` over `message` by the key `spki`, as `algorithm` says, under the
+/// default [`AlgorithmPolicy`](crate::AlgorithmPolicy) (no SHA-1, RSA of 2048 bits or more).
 ///
-/// `digest_hint` names the hash when the algorithm identifier does not (CMS signers that put
-/// plain `rsaEncryption` in `signatureAlgorithm`, as OpenSSL does).
+/// `digest_hint` is the hash named beside the signature (a CMS `digestAlgorithm`): it must
+/// match the hash the algorithm names, and it is the hash used when the algorithm names none
+/// (CMS signers that put plain `rsaEncryption` in `signatureAlgorithm`, as OpenSSL does).
 pub fn verify_signature(
     spki: &SubjectPublicKeyInfoOwned,
     algorithm: &AlgorithmIdentifierOwned,
@@ -423,125 +422,9 @@ pub fn verify_signature(
     message: &[u8],
     signature: &[u8],
 ) -> Result<()> {
-    let alg = algorithm.oid;
-    let rsa_digest = if alg == oid::SHA256_WITH_RSA {
-        Some(DigestAlgorithm::Sha256)
-    } else if alg == oid::SHA384_WITH_RSA {
-        Some(DigestAlgorithm::Sha384)
-    } else if alg == oid::SHA512_WITH_RSA {
-        Some(DigestAlgorithm::Sha512)
-    } else if alg == oid::SHA1_WITH_RSA {
-        Some(DigestAlgorithm::Sha1)
-    } else if alg == oid::RSA_ENCRYPTION {
-        Some(digest_hint.ok_or(Error::UnsupportedAlgorithm(alg))?)
-    } else {
-        None
-    };
-    if let Some(digest) = rsa_digest {
-        let key = rsa_public(spki)?;
-        return rsa_verify(key, None, digest, message, signature);
-    }
-    if alg == oid::RSASSA_PSS {
-        let params: RsaPssParams = algorithm
-            .parameters
-            .as_ref()
-            .ok_or(Error::BadSignature("PSS without parameters"))?
-            .decode_as()?;
-        let (digest, salt) = params.digest_and_salt()?;
-        return rsa_verify(rsa_public(spki)?, Some(salt), digest, message, signature);
-    }
-    let ec_digest = if alg == oid::ECDSA_WITH_SHA256 {
-        DigestAlgorithm::Sha256
-    } else if alg == oid::ECDSA_WITH_SHA384 {
-        DigestAlgorithm::Sha384
-    } else if alg == oid::ECDSA_WITH_SHA512 {
-        DigestAlgorithm::Sha512
-    } else if alg == oid::EC_PUBLIC_KEY {
-        digest_hint.ok_or(Error::UnsupportedAlgorithm(alg))?
-    } else {
-        return Err(Error::UnsupportedAlgorithm(alg));
-    };
-    if spki.algorithm.oid != oid::EC_PUBLIC_KEY {
-        return Err(Error::BadSignature("ECDSA signature by a non-EC key"));
-    }
-    let curve = spki
-        .algorithm
-        .parameters
-        .as_ref()
-        .and_then(|p| p.decode_as::<ObjectIdentifier>().ok())
-        .ok_or(Error::BadSignature("EC key without a named curve"))?;
-    let hash = ec_digest.digest(message);
-    let point = spki.subject_public_key.raw_bytes();
-    let bad = |_| Error::BadSignature("ECDSA");
-    if curve == oid::SECP256R1 {
-        let vk = p256::ecdsa::VerifyingKey::from_sec1_bytes(point).map_err(bad)?;
-        let sig = p256::ecdsa::Signature::from_der(signature).map_err(bad)?;
-        vk.verify_prehash(&hash, &sig).map_err(bad)
-    } else if curve == oid::SECP384R1 {
-        let vk = p384::ecdsa::VerifyingKey::from_sec1_bytes(point).map_err(bad)?;
-        let sig = p384::ecdsa::Signature::from_der(signature).map_err(bad)?;
-        vk.verify_prehash(&hash, &sig).map_err(bad)
-    } else {
-        Err(Error::UnsupportedAlgorithm(curve))
-    }
-}
-
-fn rsa_public(spki: &SubjectPublicKeyInfoOwned) -> Result<rsa::PublicKey> {
-    use rsa::pkcs1::DecodeRsaPublicKey;
-    if spki.algorithm.oid != oid::RSA_ENCRYPTION && spki.algorithm.oid != oid::RSASSA_PSS {
-        return Err(Error::BadSignature("RSA signature by a non-RSA key"));
-    }
-    let bits: &BitString = &spki.subject_public_key;
-    rsa::PublicKey::from_pkcs1_der(bits.raw_bytes())
-        .map_err(|_| Error::BadSignature("RSA public key"))
-}
-
-fn rsa_verify(
-    key: rsa::PublicKey,
-    pss_salt: Option<usize>,
-    digest: DigestAlgorithm,
-    msg: &[u8],
-    sig: &[u8],
-) -> Result<()> {
-    use rsa::{pkcs1v15, pss};
-    use sha2::{Sha256, Sha384, Sha512};
-    let bad = |_| Error::BadSignature("RSA");
-    match pss_salt {
-        None => {
-            let s = pkcs1v15::Signature::try_from(sig).map_err(bad)?;
-            match digest {
-                DigestAlgorithm::Sha1 => {
-                    pkcs1v15::VerifyingKey::<sha1::Sha1>::new(key).verify(msg, &s)
-                }
-                DigestAlgorithm::Sha256 => {
-                    pkcs1v15::VerifyingKey::<Sha256>::new(key).verify(msg, &s)
-                }
-                DigestAlgorithm::Sha384 => {
-                    pkcs1v15::VerifyingKey::<Sha384>::new(key).verify(msg, &s)
-                }
-                DigestAlgorithm::Sha512 => {
-                    pkcs1v15::VerifyingKey::<Sha512>::new(key).verify(msg, &s)
-                }
-            }
-            .map_err(bad)
-        }
-        Some(salt) => {
-            let s = pss::Signature::try_from(sig).map_err(bad)?;
-            match digest {
-                DigestAlgorithm::Sha256 => {
-                    pss::VerifyingKey::<Sha256>::new_with_salt_len(key, salt).verify(msg, &s)
-                }
-                DigestAlgorithm::Sha384 => {
-                    pss::VerifyingKey::<Sha384>::new_with_salt_len(key, salt).verify(msg, &s)
-                }
-                DigestAlgorithm::Sha512 => {
-                    pss::VerifyingKey::<Sha512>::new_with_salt_len(key, salt).verify(msg, &s)
-                }
-                DigestAlgorithm::Sha1 => return Err(Error::BadSignature("PSS with SHA-1")),
-            }
-            .map_err(bad)
-        }
-    }
+    crate::AlgorithmPolicy::default()
+        .verify(spki, algorithm, digest_hint, message, signature)
+        .map_err(Error::Signature)
 }
 
 /// The first PEM block whose label is one of `labels`, decoded.

@@ -619,7 +619,7 @@ fn path_search_is_bounded_for_hostile_certificate_bundles() {
     let err =
         cert::verify_path(&leaf, &loops, &certs("pki/root-ca.pem"), now()).expect_err("no path");
     assert!(
-        err.to_string().contains("too many") || err.to_string().contains("no valid path"),
+        matches!(err, cert::PathError::NoPath | cert::PathError::TooComplex),
         "{err}"
     );
 }
@@ -670,7 +670,8 @@ fn path_len_constraints_and_unknown_critical_extensions_are_enforced() {
     let (leaf, inter) = chain(Some(0), vec![]);
     assert!(cert::verify_path(&leaf, &inter, anchors, now()).is_err());
     // A self-issued certificate (key rollover: same name, new key) does not count against
-    // pathLen (RFC 5280 4.2.1.9): root -> upper (pathLen 0) -> upper' (self-issued) -> leaf.
+    // pathLen in RFC 5280 4.2.1.9, but rustls-webpki counts it: root -> upper (pathLen 0) ->
+    // upper' (self-issued) -> leaf is refused (stricter than the RFC; see the cert module).
     let upper_key = SoftwareSigner::generate_p256().expect("key");
     let upper = CertificateParams {
         ca: Some(Some(0)),
@@ -686,8 +687,7 @@ fn path_len_constraints_and_unknown_critical_extensions_are_enforced() {
     let leaf = CertificateParams::tsa("CN=gica path leaf", 30)
         .signed_by(leaf_key.public_key(), &rolled, &rolled_key)
         .expect("leaf");
-    let path = cert::verify_path(&leaf, &[upper, rolled], anchors, now()).expect("rollover");
-    assert_eq!(path.len(), 4);
+    assert!(cert::verify_path(&leaf, &[upper, rolled], anchors, now()).is_err());
     // An extension nobody here processes: fine when not critical, refused when critical.
     let unknown = |critical| Extension {
         extn_id: ObjectIdentifier::new_unwrap("1.3.6.1.4.1.99999.9"),
@@ -698,14 +698,14 @@ fn path_len_constraints_and_unknown_critical_extensions_are_enforced() {
     assert!(cert::verify_path(&leaf, &inter, anchors, now()).is_ok());
     let (leaf, inter) = chain(None, vec![unknown(true)]);
     assert!(cert::verify_path(&leaf, &inter, anchors, now()).is_err());
-    // Name constraints are not processed, so a critical one is refused too.
+    // Name constraints are processed (by rustls-webpki): an empty one constrains nothing.
     let name_constraints = Extension {
         extn_id: ObjectIdentifier::new_unwrap("2.5.29.30"),
         critical: true,
         extn_value: OctetString::new(vec![0x30, 0x00]).expect("octets"),
     };
     let (leaf, inter) = chain(None, vec![name_constraints]);
-    assert!(cert::verify_path(&leaf, &inter, anchors, now()).is_err());
+    assert!(cert::verify_path(&leaf, &inter, anchors, now()).is_ok());
     // On the leaf itself (here issued by the root directly), the error says which extension.
     let leaf_key = SoftwareSigner::generate_p256().expect("key");
     let leaf = CertificateParams {

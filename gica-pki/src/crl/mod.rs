@@ -43,7 +43,7 @@ use std::time::SystemTime;
 use der::asn1::ObjectIdentifier;
 
 pub use builder::build_crl;
-pub use verify::{CrlEntry, Entries, VerifiedCrl, verify_crl};
+pub use verify::{CrlEntry, Entries, VerifiedCrl, verify_crl, verify_crl_with};
 
 use crate::CrlReason;
 
@@ -348,7 +348,7 @@ pub enum CrlError {
     IssuerNotCrlSigner,
     /// The CRL signature does not verify with the issuer's key.
     #[error("CRL signature: {0}")]
-    BadSignature(#[source] crate::Error),
+    BadSignature(#[source] crate::algorithm::SignatureError),
     /// `signature` inside TBSCertList differs from the outer signatureAlgorithm (RFC 5280
     /// 5.1.1.2).
     #[error("TBSCertList signature algorithm differs from signatureAlgorithm")]

@@ -33,7 +33,7 @@ use super::{
     CrlError, CrlNumber, IssuingDistributionPoint, MAX_SERIAL_LEN, OID_AKI, OID_CRL_NUMBER,
     OID_IDP, OID_INVALIDITY_DATE, OID_REASON_CODE, check_crl_signer, strip_zeros,
 };
-use crate::{CrlReason, DigestAlgorithm, verify_signature};
+use crate::{AlgorithmPolicy, CrlReason, DigestAlgorithm, algorithm::SignatureError};
 
 /// One revoked certificate as a verified CRL lists it, borrowed from the CRL's DER.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -211,6 +211,16 @@ pub fn verify_crl<'a>(
     issuer: &Certificate,
     now: SystemTime,
 ) -> Result<VerifiedCrl<'a>, CrlError> {
+    verify_crl_with(der, issuer, now, &AlgorithmPolicy::default())
+}
+
+/// [`verify_crl`] under an explicit [`AlgorithmPolicy`] (SHA-1 for legacy CRLs, say).
+pub fn verify_crl_with<'a>(
+    der: &'a [u8],
+    issuer: &Certificate,
+    now: SystemTime,
+    policy: &AlgorithmPolicy,
+) -> Result<VerifiedCrl<'a>, CrlError> {
     let mut reader = SliceReader::new(der)?;
     let (tbs_der, algorithm, signature) = reader.sequence(|r| {
         let tbs = r.tlv_bytes()?;
@@ -232,20 +242,18 @@ pub fn verify_crl<'a>(
         return Err(CrlError::IssuerMismatch);
     }
     check_crl_signer(issuer)?;
-    let signature =
-        signature
-            .as_bytes()
-            .ok_or(CrlError::BadSignature(crate::Error::BadSignature(
-                "signature has unused bits",
-            )))?;
-    verify_signature(
-        issuer_tbs.subject_public_key_info(),
-        &algorithm,
-        None,
-        tbs_der,
-        signature,
-    )
-    .map_err(CrlError::BadSignature)?;
+    let signature = signature
+        .as_bytes()
+        .ok_or(CrlError::BadSignature(SignatureError::Invalid))?;
+    policy
+        .verify(
+            issuer_tbs.subject_public_key_info(),
+            &algorithm,
+            None,
+            tbs_der,
+            signature,
+        )
+        .map_err(CrlError::BadSignature)?;
 
     let this_update = tbs.this_update.to_system_time();
     if this_update > now {

@@ -15,7 +15,12 @@ use super::{
     },
     responder::{check_delegate, nonce_value},
 };
-use crate::{CrlReason, DigestAlgorithm, Result, oid, verify_signature};
+use crate::{
+    AlgorithmPolicy, CrlReason, DigestAlgorithm, Result,
+    algorithm::SignatureError,
+    cert::{self, CertificateError},
+    oid,
+};
 
 /// Builds an OCSPRequest.
 ///
@@ -105,29 +110,48 @@ impl OcspRequestBuilder {
 #[non_exhaustive]
 pub enum OcspVerifyError {
     /// Not DER, or not the structure expected.
-    #[error("malformed {0}: {1}")]
-    Malformed(&'static str, der::Error),
+    #[error("malformed {what}: {source}")]
+    Malformed {
+        /// Which structure.
+        what: &'static str,
+        /// The decoding error.
+        source: der::Error,
+    },
     /// responseStatus is not successful.
     #[error("responder answered {}", .0.name())]
     Status(OcspResponseStatus),
     /// responseType is not id-pkix-ocsp-basic.
     #[error("response type is not id-pkix-ocsp-basic")]
     NotBasic,
-    /// Neither the issuer nor a certificate it delegated to signed the response.
-    #[error("no authorised signer: {0}")]
-    Signer(String),
-    /// The signature does not verify.
+    /// The ResponderID names neither the issuer nor a certificate included in the response.
+    #[error("the ResponderID names neither the issuer nor an included certificate")]
+    UnknownSigner,
+    /// The delegated responder certificate is not authorised (RFC 6960 4.2.2.2): not issued
+    /// by the issuer, no OCSPSigning, keyUsage without digitalSignature, or not valid when
+    /// the response was produced or now.
+    #[error("delegated responder: {0}")]
+    Delegate(#[source] CertificateError),
+    /// A CertID asked about names another issuer than this verifier's.
+    #[error("a CertID names another issuer than this verifier's")]
+    OtherIssuer,
+    /// The signature is refused (algorithm, parameters, key or value).
     #[error("signature: {0}")]
-    Signature(String),
+    Signature(#[source] SignatureError),
     /// The nonce was not echoed as sent.
     #[error("nonce does not match the request")]
     Nonce,
     /// A CertID asked about is not answered.
     #[error("no answer for a CertID that was asked")]
     Missing,
-    /// thisUpdate is in the future or nextUpdate in the past (beyond the leeway).
-    #[error("response not fresh: {0}")]
-    Stale(&'static str),
+    /// thisUpdate is later than now (beyond the leeway).
+    #[error("thisUpdate {0:?} is in the future")]
+    NotYetValid(SystemTime),
+    /// nextUpdate is absent and the RFC 5019 profile requires it.
+    #[error("no nextUpdate")]
+    NoNextUpdate,
+    /// nextUpdate has passed (beyond the leeway).
+    #[error("nextUpdate {0:?} has passed")]
+    Expired(SystemTime),
 }
 
 /// One answered status.
@@ -165,6 +189,7 @@ pub struct OcspVerifier {
     issuer: Certificate,
     leeway: Duration,
     require_next_update: bool,
+    policy: AlgorithmPolicy,
 }
 
 impl OcspVerifier {
@@ -174,7 +199,16 @@ impl OcspVerifier {
             issuer,
             leeway: Duration::from_secs(300),
             require_next_update: true,
+            policy: AlgorithmPolicy::default(),
         }
+    }
+
+    /// The algorithm policy for the response's and the delegate's signatures (default: no
+    /// SHA-1).
+    #[must_use]
+    pub fn policy(mut self, policy: AlgorithmPolicy) -> Self {
+        self.policy = policy;
+        self
     }
 
     /// Accepts responses without nextUpdate (RFC 6960 allows them; the RFC 5019 profile, the
@@ -202,8 +236,8 @@ impl OcspVerifier {
         now: SystemTime,
     ) -> std::result::Result<Vec<VerifiedResponse>, OcspVerifyError> {
         use OcspVerifyError as E;
-        let resp =
-            OcspResponse::from_der(response_der).map_err(|e| E::Malformed("OCSPResponse", e))?;
+        let malformed = |what| move |source| E::Malformed { what, source };
+        let resp = OcspResponse::from_der(response_der).map_err(malformed("OCSPResponse"))?;
         if resp.response_status != OcspResponseStatus::Successful {
             return Err(E::Status(resp.response_status));
         }
@@ -212,35 +246,38 @@ impl OcspVerifier {
             return Err(E::NotBasic);
         }
         let raw = BasicOcspResponseRaw::from_der(rb.response.as_bytes())
-            .map_err(|e| E::Malformed("BasicOCSPResponse", e))?;
+            .map_err(malformed("BasicOCSPResponse"))?;
         let tbs = raw
             .tbs_response_data
             .to_der()
-            .map_err(|e| E::Malformed("ResponseData", e))?;
-        let data = ResponseData::from_der(&tbs).map_err(|e| E::Malformed("ResponseData", e))?;
+            .map_err(malformed("ResponseData"))?;
+        let data = ResponseData::from_der(&tbs).map_err(malformed("ResponseData"))?;
         let signer = self.find_signer(&data.responder_id, raw.certs.as_deref().unwrap_or(&[]))?;
         if !std::ptr::eq(signer, &self.issuer) {
             // RFC 6960 3.2 (4): the delegate must be authorised when it signed, and now.
-            let produced = data.produced_at.to_system_time();
-            let (nb, na) = crate::cert::validity(signer);
-            if produced < nb || produced > na || now + self.leeway < nb || now > na + self.leeway {
-                return Err(E::Signer(
-                    "the delegated responder certificate is not valid".into(),
-                ));
+            cert::check_valid_at(signer, data.produced_at.to_system_time()).map_err(E::Delegate)?;
+            let (nb, na) = cert::validity(signer);
+            if now + self.leeway < nb || now > na + self.leeway {
+                return Err(E::Delegate(CertificateError::NotValid {
+                    at: now,
+                    not_before: nb,
+                    not_after: na,
+                }));
             }
         }
         let sig = raw
             .signature
             .as_bytes()
-            .ok_or_else(|| E::Signature("unused bits".into()))?;
-        verify_signature(
-            signer.tbs_certificate().subject_public_key_info(),
-            &raw.signature_algorithm,
-            None,
-            &tbs,
-            sig,
-        )
-        .map_err(|e| E::Signature(e.to_string()))?;
+            .ok_or(E::Signature(SignatureError::Invalid))?;
+        self.policy
+            .verify(
+                signer.tbs_certificate().subject_public_key_info(),
+                &raw.signature_algorithm,
+                None,
+                &tbs,
+                sig,
+            )
+            .map_err(E::Signature)?;
         let asked = request
             .tbs_request
             .request_extensions
@@ -268,9 +305,7 @@ impl OcspVerifier {
                             && r.req_cert.issuer_key_hash.as_bytes() == k.as_slice()
                     });
             if !asked_about_our_issuer {
-                return Err(E::Signer(
-                    "a CertID names another issuer than this verifier's".into(),
-                ));
+                return Err(E::OtherIssuer);
             }
             let single = data
                 .responses
@@ -289,15 +324,17 @@ impl OcspVerifier {
     ) -> std::result::Result<VerifiedResponse, OcspVerifyError> {
         let this_update = s.this_update.to_system_time();
         if this_update > now + self.leeway {
-            return Err(OcspVerifyError::Stale("thisUpdate is in the future"));
+            return Err(OcspVerifyError::NotYetValid(this_update));
         }
         // RFC 5019 4: a response without nextUpdate MUST be rejected (unless allowed).
         let next_update = s.next_update.map(|t| t.to_system_time());
         if next_update.is_none() && self.require_next_update {
-            return Err(OcspVerifyError::Stale("no nextUpdate"));
+            return Err(OcspVerifyError::NoNextUpdate);
         }
-        if next_update.is_some_and(|n| n + self.leeway < now) {
-            return Err(OcspVerifyError::Stale("nextUpdate has passed"));
+        if let Some(n) = next_update
+            && n + self.leeway < now
+        {
+            return Err(OcspVerifyError::Expired(n));
         }
         let status = match &s.cert_status {
             CertStatus::Good(_) => VerifiedStatus::Good,
@@ -334,13 +371,11 @@ impl OcspVerifier {
         if names(&self.issuer) {
             return Ok(&self.issuer);
         }
-        let delegate = certs.iter().find(|c| names(c)).ok_or_else(|| {
-            OcspVerifyError::Signer(
-                "the ResponderID names neither the issuer nor an included certificate".into(),
-            )
-        })?;
-        check_delegate(delegate, &self.issuer)
-            .map_err(|e| OcspVerifyError::Signer(e.to_string()))?;
+        let delegate = certs
+            .iter()
+            .find(|c| names(c))
+            .ok_or(OcspVerifyError::UnknownSigner)?;
+        check_delegate(delegate, &self.issuer, &self.policy).map_err(OcspVerifyError::Delegate)?;
         Ok(delegate)
     }
 }

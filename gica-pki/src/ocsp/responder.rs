@@ -12,14 +12,22 @@ use der::{
 };
 use x509_cert::{
     Certificate,
-    ext::{Extension, pkix::ExtendedKeyUsage},
+    ext::{
+        Extension,
+        pkix::{ExtendedKeyUsage, KeyUsages},
+    },
 };
 
 use super::asn1::{
     BasicOcspResponse, CertId, CertStatus, OcspRequest, OcspResponse, OcspResponseStatus,
     ResponderId, ResponseBytes, ResponseData, RevokedInfo, SingleResponse, issuer_hashes,
 };
-use crate::{CrlReason, DigestAlgorithm, Error, Result, Signer, cert, oid, signer::key_matches};
+use crate::{
+    CrlReason, DigestAlgorithm, Error, Result, Signer,
+    cert::{self, CertificateError},
+    oid,
+    signer::key_matches,
+};
 
 /// Longest nonce accepted by default: 32 octets, the ceiling of RFC 8954 2.1 and the length
 /// RFC 9654 2.1 tells clients to send.
@@ -259,12 +267,10 @@ impl Responder {
             signer.as_ref(),
             signer_cert.tbs_certificate().subject_public_key_info(),
         ) {
-            return Err(Error::Certificate(
-                "the signing key does not match the responder certificate".into(),
-            ));
+            return Err(CertificateError::KeyMismatch.into());
         }
         if let Some(d) = &delegate {
-            check_delegate(d, &issuer)?;
+            check_delegate(d, &issuer, &crate::AlgorithmPolicy::default())?;
         }
         let responder_id = match config.responder_id {
             ResponderIdKind::ByKey => ResponderId::ByKey(OctetString::new(
@@ -394,21 +400,34 @@ impl Responder {
 }
 
 /// A delegated responder certificate: issued by `issuer`, extendedKeyUsage OCSPSigning.
-pub(crate) fn check_delegate(delegate: &Certificate, issuer: &Certificate) -> Result<()> {
+pub(crate) fn check_delegate(
+    delegate: &Certificate,
+    issuer: &Certificate,
+    policy: &crate::AlgorithmPolicy,
+) -> std::result::Result<(), CertificateError> {
     if delegate.tbs_certificate().issuer() != issuer.tbs_certificate().subject() {
-        return Err(Error::Certificate(
-            "the responder certificate was not issued by the issuer it answers for".into(),
-        ));
+        return Err(CertificateError::NotIssuedBy {
+            issuer: issuer.tbs_certificate().subject().to_string(),
+        });
     }
-    cert::verify_issued_by(delegate, issuer)
-        .map_err(|e| Error::Certificate(format!("the responder certificate's signature: {e}")))?;
+    cert::verify_issued_by_with(delegate, issuer, policy).map_err(CertificateError::Signature)?;
     match delegate
         .tbs_certificate()
         .get_extension::<ExtendedKeyUsage>()?
     {
-        Some((_, eku)) if eku.0.contains(&oid::KP_OCSP_SIGNING) => Ok(()),
-        _ => Err(Error::Certificate(
-            "the responder certificate lacks extendedKeyUsage OCSPSigning".into(),
-        )),
+        Some((_, eku)) if eku.0.contains(&oid::KP_OCSP_SIGNING) => {}
+        Some((_, eku)) => {
+            return Err(CertificateError::ExtendedKeyUsage {
+                expected: oid::KP_OCSP_SIGNING,
+                only: false,
+                found: eku.0,
+            });
+        }
+        None => {
+            return Err(CertificateError::NoExtendedKeyUsage {
+                expected: oid::KP_OCSP_SIGNING,
+            });
+        }
     }
+    cert::check_key_usage(delegate, &[KeyUsages::DigitalSignature], "digitalSignature")
 }

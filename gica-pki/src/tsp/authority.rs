@@ -167,28 +167,29 @@ impl Authority {
             signer.as_ref(),
             cert.tbs_certificate().subject_public_key_info(),
         ) {
-            return Err(Error::Certificate(
-                "the private key does not match the TSA certificate".into(),
-            ));
+            return Err(cert::CertificateError::KeyMismatch.into());
         }
         if config.fraction_digits > 9 {
-            return Err(Error::Certificate("fraction_digits must be 0..=9".into()));
+            return Err(Error::Config {
+                what: "fraction_digits",
+                reason: "must be 0..=9",
+            });
         }
         if let Some(a) = config.accuracy {
             if !a.is_valid() || a.to_micros() == 0 {
-                return Err(Error::Certificate(
-                    "accuracy: millis and micros must be 1..=999, and not all absent".into(),
-                ));
+                return Err(Error::Config {
+                    what: "accuracy",
+                    reason: "millis and micros must be 1..=999, and not all absent",
+                });
             }
             // genTime is truncated to its digits, so the true time may be up to one unit
             // later: an accuracy finer than that unit would be a false claim.
             let unit_ns = 10u64.pow(9 - u32::from(config.fraction_digits));
             if a.to_micros().saturating_mul(1000) < unit_ns {
-                return Err(Error::Certificate(format!(
-                    "accuracy of {} µs is finer than genTime's resolution with {} fraction digits",
-                    a.to_micros(),
-                    config.fraction_digits
-                )));
+                return Err(Error::Config {
+                    what: "accuracy",
+                    reason: "finer than genTime's resolution with these fraction digits",
+                });
             }
         }
         let cert_der = cert.to_der()?;

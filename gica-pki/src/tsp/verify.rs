@@ -9,17 +9,21 @@ use der::{
     Any, Decode, Encode,
     asn1::{Int, ObjectIdentifier, OctetString},
 };
+use std::time::SystemTime;
+
 use x509_cert::{
     Certificate,
     attr::Attributes,
-    ext::pkix::{SubjectKeyIdentifier, name::GeneralName},
+    ext::pkix::{KeyUsages, SubjectKeyIdentifier, name::GeneralName},
 };
 
 use super::asn1::{PkiFailureInfo, PkiStatus, TimeStampReq, TimeStampResp, TstInfo};
 use crate::{
-    DigestAlgorithm, cert,
+    AlgorithmPolicy, DigestAlgorithm,
+    algorithm::SignatureError,
+    cert::{self, CertificateError, PathError, PathOptions},
     ess::{SigningCertificate, SigningCertificateV2},
-    oid, verify_signature,
+    oid,
 };
 
 /// Why a time-stamp response or token did not verify.
@@ -50,9 +54,13 @@ pub enum VerifyError {
     /// No certificate in the token or the untrusted set matches the signer identifier.
     #[error("signer certificate not found (was certReq false and no -untrusted given?)")]
     SignerCertificateMissing,
-    /// The CMS signature or messageDigest does not verify.
+    /// The CMS signature is refused (algorithm, parameters, digestAlgorithm mismatch, key or
+    /// value).
     #[error("signature: {0}")]
-    Signature(String),
+    Signature(#[source] SignatureError),
+    /// The messageDigest attribute is not the hash of the TSTInfo.
+    #[error("messageDigest does not match the TSTInfo")]
+    MessageDigest,
     /// signingCertificate(V2) is absent or does not bind the signer certificate.
     #[error("ESS signing certificate: {0}")]
     SigningCertificate(&'static str),
@@ -70,12 +78,12 @@ pub enum VerifyError {
         /// In the token.
         got: ObjectIdentifier,
     },
-    /// The signer certificate is not a TSA certificate.
+    /// The signer certificate is not a TSA certificate (extendedKeyUsage, keyUsage).
     #[error("TSA certificate: {0}")]
-    TsaCertificate(String),
-    /// No valid path from the signer to a trust anchor at genTime.
+    TsaCertificate(#[source] CertificateError),
+    /// No acceptable path from the signer to a trust anchor at the validation time.
     #[error("certificate path: {0}")]
-    Path(String),
+    Path(#[source] PathError),
 }
 
 fn malformed(what: &'static str) -> impl FnOnce(der::Error) -> VerifyError {
@@ -158,28 +166,49 @@ pub struct VerifiedToken {
     pub path: Vec<Certificate>,
 }
 
+/// When the TSA's certificate path must be valid.
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+pub enum ValidationTime {
+    /// At the token's genTime: archive use, where the chain may have expired since (best
+    /// with CRLs issued after genTime as evidence that nothing was revoked then).
+    GenTime,
+    /// At this time (now, for a fresh response).
+    At(SystemTime),
+}
+
 /// Verifies responses and tokens against trust anchors.
 ///
-/// ```no_run
-/// use gica_pki::tsp::{Expectation, TokenVerifier};
-/// # let (anchors, response, data) = (Vec::new(), Vec::new(), Vec::new());
-/// let v = TokenVerifier::new(anchors);
-/// let token = v.verify_response(&response, &Expectation::data(&data))?;
-/// println!("stamped at {:?}", token.tst_info.gen_time);
-/// # Ok::<(), gica_pki::tsp::VerifyError>(())
+/// A stored token is checked at its genTime unless told otherwise
+/// ([`TokenVerifier::validation_time`]); a fresh response at the `now` its caller passes.
+///
 /// ```
-#[derive(Clone, Debug, Default)]
+/// use gica_pki::tsp::{Expectation, TimeStampReqBuilder, TokenVerifier, VerifyError};
+/// # let read = |f: &str| std::fs::read(format!("{}/../testdata/{f}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+/// # let pem = |f: &str| gica_pki::cert::load_pem_certs(&String::from_utf8(read(f)).unwrap()).unwrap();
+/// let anchors = pem("pki/root-ca.pem");
+/// let verifier = TokenVerifier::new(anchors).untrusted(pem("pki/chain.pem"));
+/// // A token openssl's TSA made over testdata/ts/data.txt, checked as an archived token.
+/// let token = verifier.verify_response(&read("ts/resp-p256.tsr"), &Expectation::data(&read("ts/data.txt")))?;
+/// assert_eq!(token.tst_info.version, 1);
+/// # Ok::<(), VerifyError>(())
+/// ```
+#[derive(Clone, Debug)]
 pub struct TokenVerifier {
     anchors: Vec<Certificate>,
     untrusted: Vec<Certificate>,
+    time: ValidationTime,
+    path: PathOptions,
 }
 
 impl TokenVerifier {
-    /// Trust these anchors (roots, or any certificate the caller trusts).
+    /// Trust these anchors (roots, or any certificate the caller trusts); validate at
+    /// genTime under the default [`AlgorithmPolicy`].
     pub fn new(anchors: Vec<Certificate>) -> Self {
         Self {
             anchors,
             untrusted: Vec::new(),
+            time: ValidationTime::GenTime,
+            path: PathOptions::default().purpose(oid::KP_TIME_STAMPING),
         }
     }
 
@@ -187,6 +216,28 @@ impl TokenVerifier {
     #[must_use]
     pub fn untrusted(mut self, certs: Vec<Certificate>) -> Self {
         self.untrusted = certs;
+        self
+    }
+
+    /// When the TSA's path must be valid (default: at genTime).
+    #[must_use]
+    pub fn validation_time(mut self, time: ValidationTime) -> Self {
+        self.time = time;
+        self
+    }
+
+    /// The algorithm policy for the CMS signature and the whole path (default: no SHA-1).
+    #[must_use]
+    pub fn policy(mut self, policy: AlgorithmPolicy) -> Self {
+        self.path = self.path.policy(policy);
+        self
+    }
+
+    /// DER CRLs for the TSA's chain: once given, every certificate below the anchor must be
+    /// covered by one and not revoked at the validation time (see [`PathOptions::crls`]).
+    #[must_use]
+    pub fn crls(mut self, crls: Vec<Vec<u8>>) -> Self {
+        self.path = self.path.crls(crls);
         self
     }
 
@@ -286,11 +337,16 @@ impl TokenVerifier {
             .find(|c| sid_names(&si.sid, c))
             .cloned()
             .ok_or(VerifyError::SignerCertificateMissing)?;
-        check_signer_info(si, econtent, &signer)?;
+        check_signer_info(si, econtent, &signer, self.path.algorithm_policy())?;
         check_ess(si.signed_attrs.as_ref(), &signer, &pool)?;
-        check_expectation(&tst_info, expect)?;
-        cert::check_time_stamping_eku(&signer)
-            .map_err(|e| VerifyError::TsaCertificate(e.to_string()))?;
+        check_expectation(&tst_info, expect, self.path.algorithm_policy())?;
+        cert::check_time_stamping_eku(&signer).map_err(VerifyError::TsaCertificate)?;
+        cert::check_key_usage(
+            &signer,
+            &[KeyUsages::DigitalSignature, KeyUsages::NonRepudiation],
+            "digitalSignature, nonRepudiation",
+        )
+        .map_err(VerifyError::TsaCertificate)?;
         // RFC 3161 2.4.2: tsa, if present, MUST correspond to a subject name of the certificate.
         if let Some(GeneralName::DirectoryName(name)) = &tst_info.tsa
             && name != signer.tbs_certificate().subject()
@@ -305,13 +361,12 @@ impl TokenVerifier {
         if tst_info.extensions.iter().flatten().any(|e| e.critical) {
             return Err(VerifyError::Token("TSTInfo has a critical extension"));
         }
-        let path = cert::verify_path(
-            &signer,
-            &pool,
-            &self.anchors,
-            tst_info.gen_time.to_system_time(),
-        )
-        .map_err(|e| VerifyError::Path(e.to_string()))?;
+        let at = match self.time {
+            ValidationTime::GenTime => tst_info.gen_time.to_system_time(),
+            ValidationTime::At(t) => t,
+        };
+        let path = cert::verify_path_with(&signer, &pool, &self.anchors, at, &self.path)
+            .map_err(VerifyError::Path)?;
         Ok(VerifiedToken {
             tst_info,
             signer,
@@ -350,6 +405,7 @@ fn check_signer_info(
     si: &SignerInfo,
     econtent: &[u8],
     signer: &Certificate,
+    policy: &AlgorithmPolicy,
 ) -> Result<(), VerifyError> {
     let attrs = si
         .signed_attrs
@@ -364,33 +420,30 @@ fn check_signer_info(
             "contentType attribute is not id-ct-TSTInfo",
         ));
     }
-    // SHA-1 is collision-broken: neither the signature's hash nor the imprint may use it.
-    let digest = DigestAlgorithm::from_algorithm_identifier(&si.digest_alg)
-        .filter(|d| *d != DigestAlgorithm::Sha1)
-        .ok_or_else(|| {
-            VerifyError::Signature(format!(
-                "digest algorithm {} is not accepted",
-                si.digest_alg.oid
-            ))
-        })?;
+    let digest = DigestAlgorithm::from_algorithm_identifier(&si.digest_alg).ok_or(
+        VerifyError::Signature(SignatureError::UnsupportedAlgorithm(si.digest_alg.oid)),
+    )?;
+    policy
+        .check_digest(digest, si.digest_alg.oid)
+        .map_err(VerifyError::Signature)?;
     let md: OctetString = attr_value(attrs, oid::ATTR_MESSAGE_DIGEST)?
         .ok_or(VerifyError::Token("no messageDigest attribute"))?
         .decode_as()
         .map_err(malformed("messageDigest"))?;
     if md.as_bytes() != digest.digest(econtent) {
-        return Err(VerifyError::Signature(
-            "messageDigest does not match the TSTInfo".into(),
-        ));
+        return Err(VerifyError::MessageDigest);
     }
     let signed = attrs.to_der().map_err(malformed("signed attributes"))?;
-    verify_signature(
-        signer.tbs_certificate().subject_public_key_info(),
-        &si.signature_algorithm,
-        Some(digest),
-        &signed,
-        si.signature.as_bytes(),
-    )
-    .map_err(|e| VerifyError::Signature(e.to_string()))
+    // RFC 5652 5.4 / RFC 5754: digestAlgorithm must be the hash signatureAlgorithm uses.
+    policy
+        .verify(
+            signer.tbs_certificate().subject_public_key_info(),
+            &si.signature_algorithm,
+            Some(digest),
+            &signed,
+            si.signature.as_bytes(),
+        )
+        .map_err(VerifyError::Signature)
 }
 
 fn check_ess(
@@ -452,10 +505,15 @@ fn check_ess(
     Ok(())
 }
 
-fn check_expectation(tst: &TstInfo, expect: &Expectation) -> Result<(), VerifyError> {
+fn check_expectation(
+    tst: &TstInfo,
+    expect: &Expectation,
+    policy: &AlgorithmPolicy,
+) -> Result<(), VerifyError> {
     let imprint = &tst.message_imprint;
+    // SHA-1 is collision-broken: an imprint over it proves nothing unless allowed.
     let token_digest = DigestAlgorithm::from_algorithm_identifier(&imprint.hash_algorithm)
-        .filter(|d| *d != DigestAlgorithm::Sha1)
+        .filter(|d| policy.check_digest(*d, imprint.hash_algorithm.oid).is_ok())
         .ok_or(VerifyError::ImprintMismatch)?;
     let matches = match &expect.imprint {
         ImprintCheck::Data(data) => token_digest.digest(data) == imprint.hashed_message.as_bytes(),
