@@ -14,4 +14,6 @@ pub use authority::{
     Authority, AuthorityConfig, CheckedRequest, Issued, Rejection, random_serial, rejection_der,
 };
 pub use request::TimeStampReqBuilder;
-pub use verify::{Expectation, ImprintCheck, TokenVerifier, VerifiedToken, VerifyError};
+pub use verify::{
+    Expectation, ImprintCheck, TokenVerifier, ValidationTime, VerifiedToken, VerifyError,
+};
