@@ -85,7 +85,9 @@ pub fn load_cert(path: &Path) -> Result<Certificate, AppError> {
         .next()
         .ok_or_else(|| AppError::Pki {
             what: what(),
-            source: gica_pki::Error::Pem("no CERTIFICATE block".into()),
+            source: gica_pki::Error::Pem(gica_pki::PemError::Missing {
+                expected: "CERTIFICATE".into(),
+            }),
         })
 }
 

@@ -154,7 +154,7 @@ pub fn check_valid_at(cert: &Certificate, at: SystemTime) -> Result<(), Certific
 
 /// Verifies that `issuer`'s key signed `cert`, under the default [`AlgorithmPolicy`].
 pub fn verify_issued_by(cert: &Certificate, issuer: &Certificate) -> Result<()> {
-    verify_issued_by_with(cert, issuer, &AlgorithmPolicy::default()).map_err(Error::Signature)
+    verify_issued_by_with(cert, issuer, &AlgorithmPolicy::default()).map_err(Error::from)
 }
 
 /// Verifies that `issuer`'s key signed `cert`, under `policy`.
@@ -646,5 +646,5 @@ impl webpki::ExtendedKeyUsageValidator for Purpose<'_> {
 /// `cert` as a PEM `CERTIFICATE` block.
 pub fn to_pem(cert: &Certificate) -> Result<String> {
     der::pem::encode_string("CERTIFICATE", der::pem::LineEnding::LF, &cert.to_der()?)
-        .map_err(|e| Error::Pem(e.to_string()))
+        .map_err(|e| Error::Pem(e.into()))
 }

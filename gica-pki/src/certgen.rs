@@ -108,7 +108,10 @@ impl CertificateParams {
         Self {
             subject: subject.to_string(),
             not_before: now - Duration::from_secs(3600),
-            not_after: now + Duration::from_secs(days * 86_400),
+            not_after: crate::time::add_saturating(
+                now,
+                Duration::from_secs(days.saturating_mul(86_400)),
+            ),
             ca: None,
             key_usage: vec![KeyUsages::DigitalSignature],
             extended_key_usage: None,
@@ -195,7 +198,7 @@ impl CertificateParams {
         }
         exts.extend(self.extra_extensions.iter().cloned());
         let mut serial = [0u8; 16];
-        getrandom::fill(&mut serial).map_err(|e| crate::Error::Signing(format!("RNG: {e}")))?;
+        crate::signer::random(&mut serial)?;
         serial[0] = (serial[0] & 0x7f) | 0x40;
         let tbs = Tbs {
             version: 2,

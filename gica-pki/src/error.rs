@@ -9,24 +9,27 @@ pub enum Error {
     /// DER decoding or encoding failed.
     #[error("DER: {0}")]
     Der(#[from] der::Error),
-    /// A PEM file could not be read.
+    /// A PEM text could not be read.
     #[error("PEM: {0}")]
-    Pem(String),
+    Pem(#[from] PemError),
     /// A private key could not be read or is of a kind gica does not support.
     #[error("private key: {0}")]
-    Key(String),
+    Key(#[from] KeyError),
     /// An algorithm gica does not implement.
     #[error("unsupported algorithm {0}")]
     UnsupportedAlgorithm(ObjectIdentifier),
     /// A signature was refused: algorithm, parameters, key or value.
     #[error("signature: {0}")]
-    Signature(#[from] crate::algorithm::SignatureError),
-    /// The signer failed to produce a signature.
+    Signature(#[source] Box<crate::algorithm::SignatureError>),
+    /// The signer failed to produce a signature (a backend's own error inside).
     #[error("signing failed: {0}")]
-    Signing(String),
+    Signing(#[source] BoxError),
+    /// The operating system's random number generator failed.
+    #[error("random number generator: {0}")]
+    Rng(#[source] BoxError),
     /// A certificate is unfit for the use asked of it.
     #[error("certificate: {0}")]
-    Certificate(#[from] crate::cert::CertificateError),
+    Certificate(#[source] Box<crate::cert::CertificateError>),
     /// A configuration value is out of its range.
     #[error("{what}: {reason}")]
     Config {
@@ -37,10 +40,73 @@ pub enum Error {
     },
     /// No acceptable path from a certificate to a trust anchor.
     #[error("certificate path: {0}")]
-    Path(#[from] crate::cert::PathError),
+    Path(#[source] Box<crate::cert::PathError>),
     /// A time-stamp response or token failed verification.
     #[error("time-stamp verification: {0}")]
-    TimeStamp(#[from] crate::tsp::VerifyError),
+    TimeStamp(#[source] Box<crate::tsp::VerifyError>),
+}
+
+// The large causes are boxed so that `Result<_, Error>` stays small on the happy path.
+macro_rules! boxed_from {
+    ($($variant:ident($ty:ty)),* $(,)?) => {$(
+        impl From<$ty> for Error {
+            fn from(e: $ty) -> Self {
+                Self::$variant(Box::new(e))
+            }
+        }
+    )*};
+}
+
+boxed_from!(
+    Signature(crate::algorithm::SignatureError),
+    Certificate(crate::cert::CertificateError),
+    Path(crate::cert::PathError),
+    TimeStamp(crate::tsp::VerifyError),
+);
+
+/// A backend's own error, kept as the source.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Why a PEM text could not be read.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PemError {
+    /// No block with any of the labels looked for.
+    #[error("no PEM block labelled {expected}")]
+    Missing {
+        /// The labels looked for, joined with "or".
+        expected: String,
+    },
+    /// A BEGIN line without its END line.
+    #[error("unterminated {label} block")]
+    Unterminated {
+        /// The block's label.
+        label: String,
+    },
+    /// The base64 or the framing is malformed.
+    #[error("{0}")]
+    Decode(#[from] der::pem::Error),
+}
+
+/// Why a private key could not be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum KeyError {
+    /// The key's encoding could not be read (PKCS#8, PKCS#1, SEC1).
+    #[error("cannot read the key: {0}")]
+    Decode(#[source] BoxError),
+    /// An EC key that names no curve.
+    #[error("EC key without a named curve")]
+    NoNamedCurve,
+    /// An EC curve gica does not implement.
+    #[error("unsupported curve {0}")]
+    UnsupportedCurve(ObjectIdentifier),
+    /// RSA-PSS was asked for a key that is not RSA.
+    #[error("RSA-PSS asked for a non-RSA key")]
+    PssForNonRsa,
+    /// gica makes no SHA-1 signatures.
+    #[error("SHA-1 signatures are not made")]
+    Sha1,
 }
 
 /// Shorthand for results of the gica core.

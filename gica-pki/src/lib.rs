@@ -20,7 +20,7 @@ pub mod tsp;
 
 pub use algorithm::AlgorithmPolicy;
 pub use digest::DigestAlgorithm;
-pub use error::{Error, Result};
+pub use error::{BoxError, Error, KeyError, PemError, Result};
 pub use reason::CrlReason;
 pub use signer::{
     RsaPssParams, Signer, SignerOptions, SoftwareSigner, key_matches, verify_signature,

@@ -13,7 +13,7 @@ use rsa::{
 use signature::Signer as _;
 use spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
 
-use crate::{DigestAlgorithm, Error, Result, oid};
+use crate::{DigestAlgorithm, Error, KeyError, PemError, Result, oid};
 
 /// A key that signs messages for gica's protocols.
 ///
@@ -139,8 +139,13 @@ impl std::fmt::Debug for SoftwareSigner {
     }
 }
 
-fn key_err(e: impl std::fmt::Display) -> Error {
-    Error::Key(e.to_string())
+fn key_err<E: std::error::Error + Send + Sync + 'static>(e: E) -> Error {
+    Error::Key(KeyError::Decode(Box::new(e)))
+}
+
+/// Fills `buf` from the operating system's RNG.
+pub(crate) fn random(buf: &mut [u8]) -> Result<()> {
+    getrandom::fill(buf).map_err(|e| Error::Rng(Box::new(e)))
 }
 
 impl SoftwareSigner {
@@ -160,7 +165,7 @@ impl SoftwareSigner {
                 let curve = ec
                     .parameters
                     .and_then(|p| p.named_curve())
-                    .ok_or_else(|| Error::Key("SEC1 key without a named curve".into()))?;
+                    .ok_or(Error::Key(KeyError::NoNamedCurve))?;
                 Self::from_ec(curve, &der, options, true)
             }
         }
@@ -189,7 +194,7 @@ impl SoftwareSigner {
                 .algorithm
                 .parameters
                 .and_then(|p| p.decode_as::<ObjectIdentifier>().ok())
-                .ok_or_else(|| Error::Key("EC key without a named curve".into()))?;
+                .ok_or(Error::Key(KeyError::NoNamedCurve))?;
             Self::from_ec(curve, der, options, false)
         } else {
             Err(Error::UnsupportedAlgorithm(alg))
@@ -203,7 +208,7 @@ impl SoftwareSigner {
         sec1: bool,
     ) -> Result<Self> {
         if options.rsa_pss {
-            return Err(Error::Key("RSA-PSS asked for an EC key".into()));
+            return Err(Error::Key(KeyError::PssForNonRsa));
         }
         if curve == oid::SECP256R1 {
             let key = if sec1 {
@@ -244,7 +249,7 @@ impl SoftwareSigner {
     pub fn generate_p256() -> Result<Self> {
         let mut bytes = [0u8; 32];
         loop {
-            getrandom::fill(&mut bytes).map_err(key_err)?;
+            random(&mut bytes)?;
             if let Ok(key) = p256::ecdsa::SigningKey::from_slice(&bytes) {
                 return Self::build(Key::P256(key), DigestAlgorithm::Sha256);
             }
@@ -253,7 +258,7 @@ impl SoftwareSigner {
 
     fn build(key: Key, digest: DigestAlgorithm) -> Result<Self> {
         if digest == DigestAlgorithm::Sha1 {
-            return Err(Error::Key("SHA-1 signatures are not made".into()));
+            return Err(Error::Key(KeyError::Sha1));
         }
         let (algorithm, spki_der) = match &key {
             Key::RsaPkcs1(k) => {
@@ -301,7 +306,7 @@ impl SoftwareSigner {
             der::pem::LineEnding::LF,
             &self.to_pkcs8_der()?,
         )
-        .map_err(|e| Error::Pem(e.to_string()))
+        .map_err(|e| Error::Pem(e.into()))
     }
 
     /// The key as PKCS#8 DER (for writing demo keys to disk).
@@ -329,8 +334,8 @@ fn ecdsa_alg(digest: DigestAlgorithm) -> AlgorithmIdentifierOwned {
     }
 }
 
-fn sign_err(e: impl std::fmt::Display) -> Error {
-    Error::Signing(e.to_string())
+fn sign_err<E: std::error::Error + Send + Sync + 'static>(e: E) -> Error {
+    Error::Signing(Box::new(e))
 }
 
 fn rsa_sign(
@@ -424,7 +429,7 @@ pub fn verify_signature(
 ) -> Result<()> {
     crate::AlgorithmPolicy::default()
         .verify(spki, algorithm, digest_hint, message, signature)
-        .map_err(Error::Signature)
+        .map_err(Error::from)
 }
 
 /// The first PEM block whose label is one of `labels`, decoded.
@@ -435,10 +440,9 @@ pub(crate) fn pem_first_block(pem: &str, labels: &[&str]) -> Result<(String, Vec
             return Ok((label, der));
         }
     }
-    Err(Error::Pem(format!(
-        "no PEM block labelled {}",
-        labels.join(" or ")
-    )))
+    Err(Error::Pem(PemError::Missing {
+        expected: labels.join(" or "),
+    }))
 }
 
 /// Every PEM block in `text`, in order (text outside blocks is ignored, as openssl does).
@@ -452,14 +456,14 @@ pub(crate) fn pem_blocks(text: &str) -> impl Iterator<Item = Result<(String, Vec
         let end_marker = format!("-----END {label}-----");
         let Some(end) = after.find(&end_marker) else {
             rest = "";
-            return Some(Err(Error::Pem(format!("unterminated {label} block"))));
+            return Some(Err(Error::Pem(PemError::Unterminated { label })));
         };
         let block = &after[..end + end_marker.len()];
         rest = &after[end + end_marker.len()..];
         Some(
             der::pem::decode_vec(block.as_bytes())
                 .map(|(l, d)| (l.to_string(), d))
-                .map_err(|e| Error::Pem(e.to_string())),
+                .map_err(|e| Error::Pem(e.into())),
         )
     })
 }

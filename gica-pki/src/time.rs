@@ -271,3 +271,26 @@ mod tests {
         }
     }
 }
+
+/// `t + d`, or the latest time the platform represents when that overflows: caller-supplied
+/// durations (leeways, validities) must never panic.
+pub(crate) fn add_saturating(t: SystemTime, d: Duration) -> SystemTime {
+    t.checked_add(d).unwrap_or_else(|| {
+        // Probe down from a far future bound the platform can hold.
+        [u64::MAX / 4, 1 << 40, 1 << 36]
+            .into_iter()
+            .find_map(|s| UNIX_EPOCH.checked_add(Duration::from_secs(s)))
+            .unwrap_or(t)
+    })
+}
+
+#[cfg(test)]
+mod saturating_tests {
+    use super::*;
+
+    #[test]
+    fn huge_durations_saturate() {
+        let now = SystemTime::now();
+        assert!(add_saturating(now, Duration::MAX) > now);
+    }
+}

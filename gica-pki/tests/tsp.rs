@@ -69,7 +69,7 @@ fn now() -> SystemTime {
     SystemTime::now()
 }
 
-fn serial() -> Int {
+fn serial() -> TstSerial {
     random_serial().expect("serial")
 }
 

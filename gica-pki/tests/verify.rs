@@ -308,9 +308,7 @@ fn sha1_is_refused_unless_the_policy_allows_it() {
         .expect("allowed for legacy data");
     assert!(matches!(
         gica_pki::verify_signature(&spki, &alg, None, b"legacy", &sig),
-        Err(gica_pki::Error::Signature(
-            SignatureError::Sha1Refused { .. }
-        ))
+        Err(gica_pki::Error::Signature(e)) if matches!(*e, SignatureError::Sha1Refused { .. })
     ));
 }
 
@@ -584,7 +582,7 @@ fn a_delegate_without_digital_signature_is_refused() {
     assert!(
         matches!(
             err,
-            gica_pki::Error::Certificate(CertificateError::KeyUsage { .. })
+            gica_pki::Error::Certificate(ref e) if matches!(**e, CertificateError::KeyUsage { .. })
         ),
         "{err}"
     );

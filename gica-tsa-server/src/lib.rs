@@ -141,7 +141,9 @@ impl TsaServer {
         if certs.is_empty() {
             return Err(StartError::Pki {
                 what: cert_path.display().to_string(),
-                source: gica_pki::Error::Pem("no CERTIFICATE block".into()),
+                source: gica_pki::Error::Pem(gica_pki::PemError::Missing {
+                    expected: "CERTIFICATE".into(),
+                }),
             });
         }
         let tsa_cert = certs.remove(0);
@@ -210,7 +212,7 @@ impl TsaServer {
             )
             .map_err(|e| StartError::Pki {
                 what: "chain".into(),
-                source: gica_pki::Error::Pem(e.to_string()),
+                source: gica_pki::Error::Pem(e.into()),
             })?;
             chain_pem.push_str(&block);
         }

@@ -20,6 +20,7 @@ use crate::{
     algorithm::SignatureError,
     cert::{self, CertificateError},
     oid,
+    time::add_saturating,
 };
 
 /// Builds an OCSPRequest.
@@ -64,7 +65,7 @@ impl OcspRequestBuilder {
     /// A random 32-octet nonce (RFC 8954 recommends 32).
     pub fn with_nonce(mut self) -> Result<Self> {
         let mut n = vec![0u8; 32];
-        getrandom::fill(&mut n).map_err(|e| crate::Error::Signing(format!("RNG: {e}")))?;
+        crate::signer::random(&mut n)?;
         self.nonce = Some(n);
         Ok(self)
     }
@@ -257,7 +258,7 @@ impl OcspVerifier {
             // RFC 6960 3.2 (4): the delegate must be authorised when it signed, and now.
             cert::check_valid_at(signer, data.produced_at.to_system_time()).map_err(E::Delegate)?;
             let (nb, na) = cert::validity(signer);
-            if now + self.leeway < nb || now > na + self.leeway {
+            if add_saturating(now, self.leeway) < nb || now > add_saturating(na, self.leeway) {
                 return Err(E::Delegate(CertificateError::NotValid {
                     at: now,
                     not_before: nb,
@@ -323,7 +324,7 @@ impl OcspVerifier {
         now: SystemTime,
     ) -> std::result::Result<VerifiedResponse, OcspVerifyError> {
         let this_update = s.this_update.to_system_time();
-        if this_update > now + self.leeway {
+        if this_update > add_saturating(now, self.leeway) {
             return Err(OcspVerifyError::NotYetValid(this_update));
         }
         // RFC 5019 4: a response without nextUpdate MUST be rejected (unless allowed).
@@ -332,7 +333,7 @@ impl OcspVerifier {
             return Err(OcspVerifyError::NoNextUpdate);
         }
         if let Some(n) = next_update
-            && n + self.leeway < now
+            && add_saturating(n, self.leeway) < now
         {
             return Err(OcspVerifyError::Expired(n));
         }

@@ -96,15 +96,85 @@ impl Rejection {
     }
 }
 
-/// A request that passed every check, ready to be stamped.
+/// A request that passed every check of [`Authority::check`], ready to be stamped. Only
+/// `check` makes one, so [`Authority::issue`] cannot stamp an unchecked request.
 #[derive(Clone, Debug)]
 pub struct CheckedRequest {
+    request: TimeStampReq,
+    digest: DigestAlgorithm,
+    policy: ObjectIdentifier,
+}
+
+impl CheckedRequest {
     /// The parsed request.
-    pub request: TimeStampReq,
+    pub fn request(&self) -> &TimeStampReq {
+        &self.request
+    }
+
     /// Its imprint's hash algorithm.
-    pub digest: DigestAlgorithm,
+    pub fn digest(&self) -> DigestAlgorithm {
+        self.digest
+    }
+
     /// The policy the token will carry.
-    pub policy: ObjectIdentifier,
+    pub fn policy(&self) -> ObjectIdentifier {
+        self.policy
+    }
+}
+
+/// A TSTInfo serialNumber: positive and at most 160 bits (RFC 3161 2.4.2), checked where it
+/// is made.
+///
+/// ```
+/// use gica_pki::{der::asn1::Int, tsp::TstSerial};
+/// assert!(TstSerial::new(Int::new(&[0x01, 0x02]).unwrap()).is_ok());
+/// assert!(TstSerial::new(Int::new(&[0x00]).unwrap()).is_err());
+/// assert!(TstSerial::new(Int::new(&[0xff]).unwrap()).is_err()); // -1
+/// assert!(TstSerial::new(Int::new(&[0x7f; 21]).unwrap()).is_err());
+/// let s = TstSerial::random().unwrap();
+/// assert_eq!(s.as_int().as_bytes().len(), 20);
+/// ```
+#[derive(Clone, Debug, Eq, PartialEq)]
+pub struct TstSerial(Int);
+
+impl TstSerial {
+    /// Checks `serial` is positive and at most 160 bits.
+    pub fn new(serial: Int) -> Result<Self> {
+        let bytes = serial.as_bytes();
+        let negative = bytes.first().is_some_and(|b| b & 0x80 != 0);
+        let magnitude = &bytes[bytes.iter().take_while(|b| **b == 0).count()..];
+        if negative || magnitude.is_empty() {
+            return Err(Error::Config {
+                what: "TSTInfo serialNumber",
+                reason: "must be positive",
+            });
+        }
+        if magnitude.len() > 20 {
+            return Err(Error::Config {
+                what: "TSTInfo serialNumber",
+                reason: "must be at most 160 bits",
+            });
+        }
+        Ok(Self(serial))
+    }
+
+    /// A random serial: positive, exactly 159 bits, so independent instances do not collide.
+    pub fn random() -> Result<Self> {
+        let mut b = [0u8; 20];
+        crate::signer::random(&mut b)?;
+        b[0] = (b[0] & 0x3f) | 0x40;
+        Ok(Self(Int::new(&b)?))
+    }
+
+    /// The INTEGER.
+    pub fn as_int(&self) -> &Int {
+        &self.0
+    }
+
+    /// The INTEGER, owned.
+    pub fn into_int(self) -> Int {
+        self.0
+    }
 }
 
 /// The outcome of [`Authority::respond`]: the response DER and what to log.
@@ -309,9 +379,9 @@ impl Authority {
     ///
     /// `now` is one clock read; it becomes both genTime and signingTime. If `now` is earlier than
     /// the last genTime this authority issued by more than the accuracy, the clock has stepped
-    /// back and the request is refused with timeNotAvailable. `serial` must be positive and at
-    /// most 160 bits ([`super::random_serial`] makes one).
-    pub fn respond(&self, request_der: &[u8], now: SystemTime, serial: Int) -> Issued {
+    /// back and the request is refused with timeNotAvailable. [`TstSerial::random`] makes a
+    /// serial.
+    pub fn respond(&self, request_der: &[u8], now: SystemTime, serial: TstSerial) -> Issued {
         self.respond_with_clock(request_der, &|| now, serial)
     }
 
@@ -322,7 +392,7 @@ impl Authority {
         &self,
         request_der: &[u8],
         clock: &dyn Fn() -> SystemTime,
-        serial: Int,
+        serial: TstSerial,
     ) -> Issued {
         let checked = match self.check(request_der) {
             Ok(c) => c,
@@ -354,7 +424,7 @@ impl Authority {
         &self,
         checked: &CheckedRequest,
         now: SystemTime,
-        serial: Int,
+        serial: TstSerial,
     ) -> std::result::Result<(Vec<u8>, Int, GenTime), Rejection> {
         self.issue_with_clock(checked, &|| now, serial)
     }
@@ -363,8 +433,9 @@ impl Authority {
         &self,
         checked: &CheckedRequest,
         clock: &dyn Fn() -> SystemTime,
-        serial: Int,
+        serial: TstSerial,
     ) -> std::result::Result<(Vec<u8>, Int, GenTime), Rejection> {
+        let serial = serial.into_int();
         let gen_time = self.gen_time(clock)?;
         let tst = TstInfo {
             version: 1,
@@ -503,12 +574,10 @@ const SYSTEM_FAILURE: [u8; 14] = [
     0x30, 0x0c, 0x30, 0x0a, 0x02, 0x01, 0x02, 0x03, 0x05, 0x06, 0x00, 0x00, 0x00, 0x40,
 ];
 
-/// A random serial number: positive, exactly 159 bits, so independent instances do not collide.
-pub fn random_serial() -> Result<Int> {
-    let mut b = [0u8; 20];
-    getrandom::fill(&mut b).map_err(|e| Error::Signing(format!("RNG: {e}")))?;
-    b[0] = (b[0] & 0x3f) | 0x40;
-    Ok(Int::new(&b)?)
+/// A random serial number: positive, exactly 159 bits, so independent instances do not collide
+/// (the same as [`TstSerial::random`]).
+pub fn random_serial() -> Result<TstSerial> {
+    TstSerial::random()
 }
 
 #[cfg(test)]
@@ -531,7 +600,7 @@ mod tests {
     #[test]
     fn serials_are_positive_159_bits() {
         for _ in 0..100 {
-            let s = random_serial().expect("rng");
+            let s = random_serial().expect("rng").into_int();
             assert_eq!(s.as_bytes().len(), 20);
             assert_eq!(s.as_bytes()[0] & 0xc0, 0x40);
         }

@@ -11,7 +11,8 @@ pub use asn1::{
     TimeStampResp, TstInfo,
 };
 pub use authority::{
-    Authority, AuthorityConfig, CheckedRequest, Issued, Rejection, random_serial, rejection_der,
+    Authority, AuthorityConfig, CheckedRequest, Issued, Rejection, TstSerial, random_serial,
+    rejection_der,
 };
 pub use request::TimeStampReqBuilder;
 pub use verify::{

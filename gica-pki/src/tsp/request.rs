@@ -85,21 +85,21 @@ impl TimeStampReqBuilder {
 
     /// The request. Fails if no data or hash was given, or the hash length is wrong.
     pub fn build(self) -> Result<TimeStampReq> {
-        let hash = self
-            .hash
-            .ok_or_else(|| Error::Signing("no data or hash to stamp".into()))?;
+        let hash = self.hash.ok_or(Error::Config {
+            what: "time-stamp request",
+            reason: "no data or hash to stamp",
+        })?;
         if hash.len() != self.digest.output_len() {
-            return Err(Error::Signing(format!(
-                "a {} hash is {} octets",
-                self.digest,
-                self.digest.output_len()
-            )));
+            return Err(Error::Config {
+                what: "time-stamp request",
+                reason: "the hash's length is not its algorithm's output length",
+            });
         }
         let nonce = match (self.nonce, self.random_nonce) {
             (Some(n), _) => Some(n),
             (None, true) => {
                 let mut b = [0u8; 8];
-                getrandom::fill(&mut b).map_err(|e| Error::Signing(format!("RNG: {e}")))?;
+                crate::signer::random(&mut b)?;
                 b[0] = (b[0] & 0x7f) | 0x01;
                 Some(Int::new(&b)?)
             }
