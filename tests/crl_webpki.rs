@@ -108,8 +108,7 @@ fn serial_content(c: &Certificate) -> Vec<u8> {
 
 /// The serial's magnitude (no leading zero octets), as `RevokedEntry` takes it.
 fn magnitude(c: &Certificate) -> Vec<u8> {
-    let s = c.tbs_certificate().serial_number().as_bytes();
-    s[s.iter().take_while(|b| **b == 0).count()..].to_vec()
+    gica_pki::cert::serial_magnitude(c).to_vec()
 }
 
 fn secs(t: SystemTime) -> u64 {

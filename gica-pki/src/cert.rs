@@ -38,6 +38,29 @@ pub fn load_pem_certs(pem: &str) -> Result<Vec<Certificate>> {
     Ok(out)
 }
 
+/// The magnitude of an INTEGER's content octets (big-endian, leading zero octets dropped),
+/// as CRL entries, stores and OCSP lookups key serials.
+///
+/// ```
+/// assert_eq!(gica_pki::cert::magnitude(&[0x00, 0x80, 0x01]), [0x80, 0x01]);
+/// assert_eq!(gica_pki::cert::magnitude(&[0x00]), [] as [u8; 0]);
+/// ```
+pub fn magnitude(int_content: &[u8]) -> &[u8] {
+    let zeros = int_content.iter().take_while(|b| **b == 0).count();
+    &int_content[zeros..]
+}
+
+/// The certificate's serialNumber as its [`magnitude`].
+pub fn serial_magnitude(cert: &Certificate) -> &[u8] {
+    magnitude(cert.tbs_certificate().serial_number().as_bytes())
+}
+
+/// The key identifier of RFC 5280 4.2.1.2 method (1): SHA-1 of the subjectPublicKey bits (also
+/// OCSP's byKey ResponderID, RFC 6960 4.2.1).
+pub fn key_identifier(spki: &spki::SubjectPublicKeyInfoOwned) -> Vec<u8> {
+    crate::DigestAlgorithm::Sha1.digest(spki.subject_public_key.raw_bytes())
+}
+
 /// notBefore and notAfter of `cert`.
 pub fn validity(cert: &Certificate) -> (SystemTime, SystemTime) {
     let v = cert.tbs_certificate().validity();

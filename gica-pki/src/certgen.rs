@@ -25,7 +25,7 @@ use x509_cert::{
     time::Time,
 };
 
-use crate::{DigestAlgorithm, Result, Signer};
+use crate::{Result, Signer};
 
 /// ```text
 /// TBSCertificate  ::=  SEQUENCE  {
@@ -226,9 +226,7 @@ impl CertificateParams {
 
 /// RFC 5280 4.2.1.2 method (1): SHA-1 of the subjectPublicKey bits.
 fn key_identifier(spki: &SubjectPublicKeyInfoOwned) -> Result<OctetString> {
-    Ok(OctetString::new(
-        DigestAlgorithm::Sha1.digest(spki.subject_public_key.raw_bytes()),
-    )?)
+    Ok(OctetString::new(crate::cert::key_identifier(spki))?)
 }
 
 fn ext<T: Encode + AssociatedOid>(critical: bool, value: &T) -> Result<Extension> {

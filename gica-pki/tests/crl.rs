@@ -839,7 +839,7 @@ fn scope_follows_the_issuing_distribution_point() {
         serial(&leaf_none),
         serial(&sub_ca_u1),
     ]
-    .map(|s| s[s.iter().take_while(|b| **b == 0).count()..].to_vec());
+    .map(|s| gica_pki::cert::magnitude(&s).to_vec());
     listed.sort_by(|a, b| a.len().cmp(&b.len()).then_with(|| a.cmp(b)));
     let (now, mut params) = now_params(1);
     let make = |params: &CrlParams| {

@@ -422,10 +422,7 @@ fn crl_of(
 ) -> Vec<u8> {
     let serials: Vec<Vec<u8>> = revoked
         .iter()
-        .map(|(c, _)| {
-            let s = c.tbs_certificate().serial_number().as_bytes();
-            s[s.iter().take_while(|b| **b == 0).count()..].to_vec()
-        })
+        .map(|(c, _)| cert::serial_magnitude(c).to_vec())
         .collect();
     let entries = revoked.iter().zip(&serials).map(|((_, reason), serial)| {
         let e = RevokedEntry::new(serial, this_update - Duration::from_secs(60));

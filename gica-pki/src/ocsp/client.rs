@@ -361,12 +361,7 @@ impl OcspVerifier {
         let names = |c: &Certificate| match id {
             ResponderId::ByName(n) => c.tbs_certificate().subject() == n,
             ResponderId::ByKey(k) => {
-                DigestAlgorithm::Sha1.digest(
-                    c.tbs_certificate()
-                        .subject_public_key_info()
-                        .subject_public_key
-                        .raw_bytes(),
-                ) == k.as_bytes()
+                cert::key_identifier(c.tbs_certificate().subject_public_key_info()) == k.as_bytes()
             }
         };
         if names(&self.issuer) {

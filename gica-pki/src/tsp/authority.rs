@@ -142,7 +142,7 @@ impl TstSerial {
     pub fn new(serial: Int) -> Result<Self> {
         let bytes = serial.as_bytes();
         let negative = bytes.first().is_some_and(|b| b & 0x80 != 0);
-        let magnitude = &bytes[bytes.iter().take_while(|b| **b == 0).count()..];
+        let magnitude = cert::magnitude(bytes);
         if negative || magnitude.is_empty() {
             return Err(Error::Config {
                 what: "TSTInfo serialNumber",
