@@ -1262,23 +1262,34 @@ fn revoke_refuses_malformed_offsets_without_panicking() {
     }
 }
 
+/// `serve` flags for `issuer` answered by the delegated responder `cert`/`key`.
+fn delegated_serve_args<'a>(
+    db: &'a str,
+    issuer: &'a str,
+    cert: &'a str,
+    key: &'a str,
+) -> [&'a str; 10] {
+    [
+        "--listen",
+        "127.0.0.1:0",
+        "--db",
+        db,
+        "--issuer",
+        issuer,
+        "--responder-cert",
+        cert,
+        "--responder-key",
+        key,
+    ]
+}
+
 #[test]
 fn serve_warns_of_a_delegated_responder_without_nocheck() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (cert, key) = make_delegated_responder(dir.path(), "30", false);
+    let (db, issuer) = (sqlite(&dir, "ocsp.db"), pki("int-ca.pem"));
     let server = Server::start(
-        &[
-            "--listen",
-            "127.0.0.1:0",
-            "--db",
-            &sqlite(&dir, "ocsp.db"),
-            "--issuer",
-            &pki("int-ca.pem"),
-            "--responder-cert",
-            &cert,
-            "--responder-key",
-            &key,
-        ],
+        &delegated_serve_args(&db, &issuer, &cert, &key),
         dir.path().join("serve.log"),
     );
     // Logged before it listens, so it is in the log by now.
@@ -1293,18 +1304,13 @@ fn serve_warns_of_a_delegated_responder_without_nocheck() {
 fn serve_refuses_an_expired_delegated_responder() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (cert, key) = make_delegated_responder(dir.path(), "-1", true);
-    let err = refused(&[
-        "serve",
-        "--listen",
-        "127.0.0.1:0",
-        "--db",
-        &sqlite(&dir, "ocsp.db"),
-        "--issuer",
-        &pki("int-ca.pem"),
-        "--responder-cert",
-        &cert,
-        "--responder-key",
-        &key,
-    ]);
+    let (db, issuer) = (sqlite(&dir, "ocsp.db"), pki("int-ca.pem"));
+    let err = refused(
+        &[
+            &["serve"][..],
+            &delegated_serve_args(&db, &issuer, &cert, &key),
+        ]
+        .concat(),
+    );
     assert!(err.contains("expired"), "{err}");
 }

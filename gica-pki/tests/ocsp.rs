@@ -53,6 +53,15 @@ fn openssl(args: &[&str]) -> String {
     text
 }
 
+/// The BasicOCSPResponse inside a successful response.
+fn basic_of(der: &[u8]) -> BasicOcspResponse {
+    OcspResponse::from_der(der)
+        .expect("OCSPResponse")
+        .basic()
+        .expect("basic response")
+        .expect("decodes")
+}
+
 #[test]
 fn openssl_request_parses_and_our_response_verifies_in_openssl() {
     let dir = tempfile::tempdir().expect("tmp");
@@ -219,11 +228,7 @@ fn delegated_responder_is_accepted_and_a_stranger_is_not() {
     let der = r
         .sign(&[(id, Status::Good)], None, SystemTime::now())
         .expect("sign");
-    let mut basic = OcspResponse::from_der(&der)
-        .expect("r")
-        .basic()
-        .expect("basic")
-        .expect("decodes");
+    let mut basic = basic_of(&der);
     basic.tbs_response_data.responder_id = ResponderId::ByKey(
         OctetString::new(
             DigestAlgorithm::Sha1.digest(delegate_key.public_key().subject_public_key.raw_bytes()),
@@ -695,15 +700,13 @@ fn produced_at_is_the_signing_time_and_this_update_when_the_status_was_known() {
         this_update: secs(1_800_000_000) + Duration::from_millis(700),
         produced_at: secs(1_800_000_042) + Duration::from_millis(300),
     };
-    let der = r
-        .sign(&[(id.clone(), Status::Good)], None, times)
-        .expect("sign");
-    let data = OcspResponse::from_der(&der)
-        .expect("r")
-        .basic()
-        .expect("basic")
-        .expect("decodes")
-        .tbs_response_data;
+    let signed = |times: ResponseTimes| {
+        let der = r
+            .sign(&[(id.clone(), Status::Good)], None, times)
+            .expect("sign");
+        basic_of(&der).tbs_response_data
+    };
+    let data = signed(times);
     assert_eq!(data.produced_at.to_system_time(), secs(1_800_000_042));
     let single = &data.responses[0];
     assert_eq!(single.this_update.to_system_time(), secs(1_800_000_000));
@@ -713,15 +716,7 @@ fn produced_at_is_the_signing_time_and_this_update_when_the_status_was_known() {
         "nextUpdate counts from thisUpdate"
     );
     // One time for both, as `respond` uses.
-    let der = r
-        .sign(&[(id.clone(), Status::Good)], None, secs(1_800_000_100))
-        .expect("sign");
-    let data = OcspResponse::from_der(&der)
-        .expect("r")
-        .basic()
-        .expect("basic")
-        .expect("decodes")
-        .tbs_response_data;
+    let data = signed(secs(1_800_000_100).into());
     assert_eq!(data.produced_at, data.responses[0].this_update);
     // A status cannot be known after the response that tells it was signed.
     let backwards = ResponseTimes {
