@@ -416,7 +416,7 @@ mod experiment {
         Queue,
     }
 
-    type Signed = gica_pki::Result<Vec<u8>>;
+    type Signed = Result<Vec<u8>, gica_pki::ocsp::ResponderError>;
     type Job = (
         Vec<(CertId, Status)>,
         Option<Extension>,

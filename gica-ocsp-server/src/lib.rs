@@ -58,6 +58,14 @@ pub enum AppError {
         /// Why.
         source: gica_pki::Error,
     },
+    /// A responder could not be set up with this certificate and key.
+    #[error("{what}: {source}")]
+    Responder {
+        /// The responder certificate (the delegate's, or the issuer's).
+        what: String,
+        /// Why.
+        source: gica_pki::ocsp::ResponderError,
+    },
     /// The store failed.
     #[error(transparent)]
     Store(#[from] store::StoreError),
@@ -134,16 +142,7 @@ impl Service {
             let cert = load_cert(&ic.cert)?;
             let ca_key = ic.ca_key.as_deref().map(load_key).transpose()?;
             let (delegate, signer) = match (&ic.responder_cert, &ic.responder_key) {
-                (Some(c), Some(k)) => {
-                    let delegate = load_cert(c)?;
-                    if let Err(e) = cert::check_valid_at(&delegate, std::time::SystemTime::now()) {
-                        return Err(AppError::Pki {
-                            what: c.display().to_string(),
-                            source: e.into(),
-                        });
-                    }
-                    (Some(delegate), load_key(k)?)
-                }
+                (Some(c), Some(k)) => (Some(load_cert(c)?), load_key(k)?),
                 _ => match &ca_key {
                     Some(k) => (None, k.clone()),
                     None => {
@@ -169,13 +168,27 @@ impl Service {
                 },
                 max_nonce_len: settings.max_nonce_len,
             };
-            let responder =
-                Responder::new(cert.clone(), delegate, signer, config).map_err(|source| {
-                    AppError::Pki {
-                        what: ic.cert.display().to_string(),
-                        source,
-                    }
-                })?;
+            let what = || {
+                ic.responder_cert
+                    .as_deref()
+                    .unwrap_or(&ic.cert)
+                    .display()
+                    .to_string()
+            };
+            let (responder, warnings) = Responder::checked(
+                cert.clone(),
+                delegate,
+                signer,
+                config,
+                std::time::SystemTime::now(),
+            )
+            .map_err(|source| AppError::Responder {
+                what: what(),
+                source,
+            })?;
+            for warning in warnings {
+                tracing::warn!(certificate = %what(), "{warning}");
+            }
             let name = ic.name.clone().unwrap_or_else(|| {
                 ic.cert.file_stem().map_or_else(
                     || format!("issuer{idx}"),

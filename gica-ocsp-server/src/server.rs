@@ -6,13 +6,12 @@ use std::{
     time::{Duration, Instant, SystemTime},
 };
 
-use base64ct::{Base64, Base64Unpadded, Base64Url, Base64UrlUnpadded, Encoding};
 use bytes::Bytes;
 use gica_pki::{
     DigestAlgorithm,
     der::Encode,
     ocsp::{
-        CertId, OcspResponseStatus, ParsedRequest, RequestLimits, Responder, Status,
+        CertId, OcspResponseStatus, ParsedRequest, RequestLimits, Responder, ResponseTimes, Status,
         parse_request_with,
     },
     x509_cert::Certificate,
@@ -226,8 +225,8 @@ impl Metrics {
     }
 }
 
-/// Decodes the `{base64}` of `GET /ocsp/{base64}`: percent-decoding that leaves '+' alone,
-/// standard or URL-safe alphabet, padding optional, leading slashes ('//') tolerated.
+/// Decodes the `{base64}` of `GET /ocsp/{base64}`: [`gica_pki::ocsp::get::decode_get_path`],
+/// any failure as `None`.
 ///
 /// ```
 /// use gica_ocsp_server::server::decode_get_path;
@@ -236,32 +235,7 @@ impl Metrics {
 /// assert!(decode_get_path("%zz").is_none());
 /// ```
 pub fn decode_get_path(raw: &str) -> Option<Vec<u8>> {
-    let raw = raw.trim_start_matches('/');
-    if raw.len() > 4 * 16 * 1024 {
-        return None;
-    }
-    let mut text = Vec::with_capacity(raw.len());
-    let bytes = raw.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = bytes.get(i + 1..i + 3)?;
-            let v = u8::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()?;
-            text.push(v);
-            i += 3;
-        } else {
-            text.push(bytes[i]);
-            i += 1;
-        }
-    }
-    let s = std::str::from_utf8(&text).ok()?.trim();
-    // Whitespace some clients leave in (line breaks of PEM-style base64).
-    let s: String = s.chars().filter(|c| !c.is_ascii_whitespace()).collect();
-    Base64::decode_vec(&s)
-        .or_else(|_| Base64Unpadded::decode_vec(&s))
-        .or_else(|_| Base64Url::decode_vec(&s))
-        .or_else(|_| Base64UrlUnpadded::decode_vec(&s))
-        .ok()
+    gica_pki::ocsp::get::decode_get_path(raw).ok()
 }
 
 fn http_date(t: SystemTime) -> HeaderValue {
@@ -607,10 +581,15 @@ impl OcspServer {
         let cacheable = answers.iter().all(|(_, s)| *s != Status::NotIssued);
         let job = self.signing.run(move || {
             let start = Instant::now();
-            // thisUpdate: when the status was read, not when the signature was made.
+            // thisUpdate: when the status was read; producedAt: now (never before it, even
+            // if the clock stepped back).
+            let times = ResponseTimes {
+                this_update: known_at,
+                produced_at: SystemTime::now().max(known_at),
+            };
             let r = me.issuers[issuer]
                 .responder
-                .sign(&answers, nonce.as_ref(), known_at);
+                .sign(&answers, nonce.as_ref(), times);
             me.metrics.signing.observe(start.elapsed().as_secs_f64());
             r
         });
@@ -879,14 +858,7 @@ fn unix_secs(t: SystemTime) -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-/// The store id of an issuer: lowercase hex SHA-256 of its subjectPublicKey bits.
+/// The store id of an issuer: [`gica_pki::ocsp::issuer_id`].
 pub fn issuer_id(cert: &Certificate) -> String {
-    hex::encode(
-        DigestAlgorithm::Sha256.digest(
-            cert.tbs_certificate()
-                .subject_public_key_info()
-                .subject_public_key
-                .raw_bytes(),
-        ),
-    )
+    gica_pki::ocsp::issuer_id(cert)
 }

@@ -451,18 +451,21 @@ fn eventually(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
 }
 
 /// A delegated responder made with openssl in `dir`: P-256 key, signed by int-ca, with
-/// extendedKeyUsage OCSPSigning and id-pkix-ocsp-nocheck, valid for `days` (`-1`: already
-/// expired). Returns (cert, key).
-fn make_delegated_responder(dir: &Path, days: &str) -> (String, String) {
+/// extendedKeyUsage OCSPSigning and (if `nocheck`) id-pkix-ocsp-nocheck, valid for `days`
+/// (`-1`: already expired). Returns (cert, key).
+fn make_delegated_responder(dir: &Path, days: &str, nocheck: bool) -> (String, String) {
     let key = s(&dir.join("responder.key"));
     let csr = s(&dir.join("responder.csr"));
     let cert = s(&dir.join("responder.pem"));
     let ext = dir.join("responder.ext");
     std::fs::write(
         &ext,
-        "[ocsp]\nbasicConstraints = CA:FALSE\nkeyUsage = critical, digitalSignature\n\
-         extendedKeyUsage = OCSPSigning\nnoCheck = ignored\n\
-         subjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid\n",
+        format!(
+            "[ocsp]\nbasicConstraints = CA:FALSE\nkeyUsage = critical, digitalSignature\n\
+             extendedKeyUsage = OCSPSigning\n{}\
+             subjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid\n",
+            if nocheck { "noCheck = ignored\n" } else { "" }
+        ),
     )
     .expect("write extfile");
     openssl(&[
@@ -506,7 +509,7 @@ fn make_delegated_responder(dir: &Path, days: &str) -> (String, String) {
     ]);
     let text = openssl(&["x509", "-in", &cert, "-noout", "-text"]);
     assert!(text.contains("OCSP Signing"), "{text}");
-    assert!(text.contains("OCSP No Check"), "{text}");
+    assert_eq!(text.contains("OCSP No Check"), nocheck, "{text}");
     (cert, key)
 }
 
@@ -999,7 +1002,7 @@ fn serve_with_a_delegated_responder_made_by_openssl() {
     let issuer = pki("int-ca.pem");
     let p256 = pki("tsa-p256.pem");
     let p384 = pki("tsa-p384.pem");
-    let (resp_cert, resp_key) = make_delegated_responder(dir.path(), "30");
+    let (resp_cert, resp_key) = make_delegated_responder(dir.path(), "30", true);
 
     ok(&["record", "--db", &db, "--issuer", &issuer, "--cert", &p384]);
     ok(&[
@@ -1030,6 +1033,7 @@ fn serve_with_a_delegated_responder_made_by_openssl() {
         dir.path().join("serve.log"),
     );
     let url = server.url();
+    assert!(!server.log().contains("nocheck"), "{}", server.log());
 
     // The chain: responder (in the response) -> int-ca (-issuer) -> root (-CAfile).
     let answers = ocsp(
@@ -1258,22 +1262,55 @@ fn revoke_refuses_malformed_offsets_without_panicking() {
     }
 }
 
-#[test]
-fn serve_refuses_an_expired_delegated_responder() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let (cert, key) = make_delegated_responder(dir.path(), "-1");
-    let err = refused(&[
-        "serve",
+/// `serve` flags for `issuer` answered by the delegated responder `cert`/`key`.
+fn delegated_serve_args<'a>(
+    db: &'a str,
+    issuer: &'a str,
+    cert: &'a str,
+    key: &'a str,
+) -> [&'a str; 10] {
+    [
         "--listen",
         "127.0.0.1:0",
         "--db",
-        &sqlite(&dir, "ocsp.db"),
+        db,
         "--issuer",
-        &pki("int-ca.pem"),
+        issuer,
         "--responder-cert",
-        &cert,
+        cert,
         "--responder-key",
-        &key,
-    ]);
+        key,
+    ]
+}
+
+#[test]
+fn serve_warns_of_a_delegated_responder_without_nocheck() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (cert, key) = make_delegated_responder(dir.path(), "30", false);
+    let (db, issuer) = (sqlite(&dir, "ocsp.db"), pki("int-ca.pem"));
+    let server = Server::start(
+        &delegated_serve_args(&db, &issuer, &cert, &key),
+        dir.path().join("serve.log"),
+    );
+    // Logged before it listens, so it is in the log by now.
+    let log = server.log();
+    assert!(log.contains("WARN"), "{log}");
+    assert!(log.contains("no id-pkix-ocsp-nocheck"), "{log}");
+    // A warning, not a refusal: it serves.
+    assert_eq!(http_get(server.addr, "/healthz").0, 200);
+}
+
+#[test]
+fn serve_refuses_an_expired_delegated_responder() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (cert, key) = make_delegated_responder(dir.path(), "-1", true);
+    let (db, issuer) = (sqlite(&dir, "ocsp.db"), pki("int-ca.pem"));
+    let err = refused(
+        &[
+            &["serve"][..],
+            &delegated_serve_args(&db, &issuer, &cert, &key),
+        ]
+        .concat(),
+    );
     assert!(err.contains("expired"), "{err}");
 }

@@ -19,7 +19,10 @@ use gica_pki::{
     cert::{self, CertificateError, PathError, PathOptions},
     certgen::CertificateParams,
     crl::{CrlParams, RevokedEntry, build_crl},
-    ocsp::{OcspRequestBuilder, OcspVerifier, OcspVerifyError, Responder, ResponderConfig, Status},
+    ocsp::{
+        DelegateError, OcspRequestBuilder, OcspVerifier, OcspVerifyError, Responder,
+        ResponderConfig, ResponderError, Status,
+    },
     oid,
     spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned},
     tsp::{
@@ -554,7 +557,7 @@ fn a_delegate_expired_when_the_response_was_produced_is_refused() {
         .expect("sign");
     assert!(matches!(
         OcspVerifier::new(issuer).verify(&der, &req, SystemTime::now()),
-        Err(OcspVerifyError::Delegate(CertificateError::NotValid { .. }))
+        Err(OcspVerifyError::Delegate(DelegateError::Expired { .. }))
     ));
 }
 
@@ -579,7 +582,7 @@ fn a_delegate_without_digital_signature_is_refused() {
     assert!(
         matches!(
             err,
-            gica_pki::Error::Certificate(ref e) if matches!(**e, CertificateError::KeyUsage { .. })
+            ResponderError::Delegate(DelegateError::NoDigitalSignature)
         ),
         "{err}"
     );

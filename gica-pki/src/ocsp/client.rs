@@ -13,13 +13,10 @@ use super::{
         BasicOcspResponseRaw, CertId, CertStatus, OcspRequest, OcspResponse, OcspResponseStatus,
         Request, ResponderId, ResponseData, SingleResponse, TbsRequest,
     },
-    responder::{check_delegate, nonce_value},
+    responder::{DelegateError, check_delegate_certificate, nonce_value},
 };
 use crate::{
-    AlgorithmPolicy, CrlReason, DigestAlgorithm, Result,
-    algorithm::SignatureError,
-    cert::{self, CertificateError},
-    oid,
+    AlgorithmPolicy, CrlReason, DigestAlgorithm, Result, algorithm::SignatureError, cert, oid,
     time::add_saturating,
 };
 
@@ -131,7 +128,7 @@ pub enum OcspVerifyError {
     /// by the issuer, no OCSPSigning, keyUsage without digitalSignature, or not valid when
     /// the response was produced or now.
     #[error("delegated responder: {0}")]
-    Delegate(#[source] CertificateError),
+    Delegate(#[source] DelegateError),
     /// A CertID asked about names another issuer than this verifier's.
     #[error("a CertID names another issuer than this verifier's")]
     OtherIssuer,
@@ -256,14 +253,21 @@ impl OcspVerifier {
         let signer = self.find_signer(&data.responder_id, raw.certs.as_deref().unwrap_or(&[]))?;
         if !std::ptr::eq(signer, &self.issuer) {
             // RFC 6960 3.2 (4): the delegate must be authorised when it signed, and now.
-            cert::check_valid_at(signer, data.produced_at.to_system_time()).map_err(E::Delegate)?;
+            let produced = data.produced_at.to_system_time();
             let (nb, na) = cert::validity(signer);
-            if add_saturating(now, self.leeway) < nb || now > add_saturating(na, self.leeway) {
-                return Err(E::Delegate(CertificateError::NotValid {
-                    at: now,
-                    not_before: nb,
-                    not_after: na,
-                }));
+            for (at, leeway) in [(produced, Duration::ZERO), (now, self.leeway)] {
+                if add_saturating(at, leeway) < nb {
+                    return Err(E::Delegate(DelegateError::NotYetValid {
+                        not_before: nb,
+                        now: at,
+                    }));
+                }
+                if at > add_saturating(na, leeway) {
+                    return Err(E::Delegate(DelegateError::Expired {
+                        not_after: na,
+                        now: at,
+                    }));
+                }
             }
         }
         let sig = raw
@@ -371,7 +375,8 @@ impl OcspVerifier {
             .iter()
             .find(|c| names(c))
             .ok_or(OcspVerifyError::UnknownSigner)?;
-        check_delegate(delegate, &self.issuer, &self.policy).map_err(OcspVerifyError::Delegate)?;
+        check_delegate_certificate(delegate, &self.issuer, &self.policy)
+            .map_err(OcspVerifyError::Delegate)?;
         Ok(delegate)
     }
 }

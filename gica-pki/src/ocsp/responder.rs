@@ -14,7 +14,7 @@ use x509_cert::{
     Certificate,
     ext::{
         Extension,
-        pkix::{ExtendedKeyUsage, KeyUsages},
+        pkix::{ExtendedKeyUsage, KeyUsage},
     },
 };
 
@@ -23,10 +23,8 @@ use super::asn1::{
     ResponderId, ResponseBytes, ResponseData, RevokedInfo, SingleResponse, issuer_hashes,
 };
 use crate::{
-    CrlReason, DigestAlgorithm, Error, Result, Signer,
-    cert::{self, CertificateError},
-    oid,
-    signer::key_matches,
+    AlgorithmPolicy, CrlReason, DigestAlgorithm, Error, Result, Signer, algorithm::SignatureError,
+    cert, oid, signer::key_matches,
 };
 
 /// Longest nonce accepted by default: 32 octets, the ceiling of RFC 8954 2.1 and the length
@@ -235,6 +233,137 @@ impl Default for ResponderConfig {
     }
 }
 
+/// When the statuses of a response were known and when it is signed: RFC 6960 4.2.2.1
+/// defines thisUpdate as "the most recent time at which the status being indicated is known
+/// by the responder to have been correct" and producedAt as "the time at which the OCSP
+/// responder signed this response". A [`SystemTime`] converts into both at once, right for a
+/// status looked up just now.
+///
+/// ```
+/// use std::time::{Duration, SystemTime};
+/// use gica_pki::ocsp::ResponseTimes;
+/// let now = SystemTime::now();
+/// let times = ResponseTimes { this_update: now - Duration::from_secs(30), produced_at: now };
+/// assert_eq!(ResponseTimes::from(now), ResponseTimes { this_update: now, produced_at: now });
+/// # let _ = times;
+/// ```
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+pub struct ResponseTimes {
+    /// thisUpdate of every SingleResponse; nextUpdate is this plus the configured validity.
+    pub this_update: SystemTime,
+    /// producedAt: the signing time. Never before `this_update`.
+    pub produced_at: SystemTime,
+}
+
+impl From<SystemTime> for ResponseTimes {
+    fn from(now: SystemTime) -> Self {
+        Self {
+            this_update: now,
+            produced_at: now,
+        }
+    }
+}
+
+/// Why a delegated responder certificate is refused (RFC 6960 4.2.2.2).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DelegateError {
+    /// Its issuer name is not the subject of the CA it answers for.
+    #[error("not issued by the CA it answers for")]
+    NotIssuedByCa,
+    /// The CA's key did not sign it.
+    #[error("its signature does not verify with the CA's key: {0}")]
+    Signature(#[source] SignatureError),
+    /// notBefore is after `now`.
+    #[error("not valid before {not_before:?} (now {now:?})")]
+    NotYetValid {
+        /// notBefore.
+        not_before: SystemTime,
+        /// The time checked.
+        now: SystemTime,
+    },
+    /// notAfter is before `now`.
+    #[error("expired at {not_after:?} (now {now:?})")]
+    Expired {
+        /// notAfter.
+        not_after: SystemTime,
+        /// The time checked.
+        now: SystemTime,
+    },
+    /// No extendedKeyUsage id-kp-OCSPSigning.
+    #[error("lacks extendedKeyUsage id-kp-OCSPSigning")]
+    NoOcspSigning,
+    /// A keyUsage extension without digitalSignature.
+    #[error("keyUsage is present without digitalSignature")]
+    NoDigitalSignature,
+    /// An extension it carries does not decode.
+    #[error("undecodable extension: {0}")]
+    Extension(#[source] der::Error),
+}
+
+/// Something a delegated responder certificate lacks that does not stop it from signing, but
+/// that relying parties may stumble on; a server logs these at startup.
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+#[non_exhaustive]
+pub enum DelegateWarning {
+    /// No id-pkix-ocsp-nocheck (RFC 6960 4.2.2.2.1): clients may try to check the responder
+    /// certificate's own revocation status, by asking this same responder.
+    NoCheckMissing,
+}
+
+impl std::fmt::Display for DelegateWarning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::NoCheckMissing => f.write_str(
+                "the delegated responder certificate has no id-pkix-ocsp-nocheck extension",
+            ),
+        }
+    }
+}
+
+/// Why a responder could not be built or could not sign.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ResponderError {
+    /// The signing key is not the key of the responder certificate.
+    #[error("the signing key does not match the responder certificate")]
+    KeyMismatch,
+    /// The delegated responder certificate is unfit.
+    #[error("delegated responder certificate: {0}")]
+    Delegate(#[from] DelegateError),
+    /// An answer names a certificate of another issuer (RFC 6960 4.2.2.2: only the issuer
+    /// or its delegate may answer for it).
+    #[error("answer {index} names a certificate of another issuer")]
+    NotServed {
+        /// Position among the answers.
+        index: usize,
+        /// The CertID.
+        cert_id: Box<CertId>,
+    },
+    /// thisUpdate after producedAt.
+    #[error("thisUpdate {this_update:?} is after producedAt {produced_at:?}")]
+    ThisUpdateAfterProducedAt {
+        /// thisUpdate asked for.
+        this_update: SystemTime,
+        /// producedAt asked for.
+        produced_at: SystemTime,
+    },
+    /// A time GeneralizedTime cannot hold (before 1970, after 9999).
+    #[error("time {time:?} cannot be encoded: {source}")]
+    Time {
+        /// The time.
+        time: SystemTime,
+        /// Why.
+        source: der::Error,
+    },
+    /// Encoding failed.
+    #[error("DER: {0}")]
+    Der(#[from] der::Error),
+    /// The signer failed.
+    #[error("signing: {0}")]
+    Signing(#[source] Error),
+}
+
 /// Answers for one issuer, signed by the issuer itself or by a responder it delegated to.
 #[derive(Debug)]
 pub struct Responder {
@@ -254,23 +383,26 @@ impl Responder {
 
     /// A responder for `issuer`. With `delegate` = `None` the issuer's own key (`signer`) signs;
     /// otherwise `delegate` is a certificate issued by `issuer` with extendedKeyUsage
-    /// OCSPSigning (and, to be useful, id-pkix-ocsp-nocheck), whose key is `signer`; it is
-    /// included in every response.
+    /// OCSPSigning (and keyUsage digitalSignature if it has keyUsage), whose key is `signer`;
+    /// it is included in every response.
+    ///
+    /// This does not look at the delegate's validity period; [`Responder::checked`] does, and
+    /// reports what the delegate lacks.
     pub fn new(
         issuer: Certificate,
         delegate: Option<Certificate>,
         signer: Arc<dyn Signer>,
         config: ResponderConfig,
-    ) -> Result<Self> {
+    ) -> Result<Self, ResponderError> {
         let signer_cert = delegate.as_ref().unwrap_or(&issuer);
         if !key_matches(
             signer.as_ref(),
             signer_cert.tbs_certificate().subject_public_key_info(),
         ) {
-            return Err(CertificateError::KeyMismatch.into());
+            return Err(ResponderError::KeyMismatch);
         }
         if let Some(d) = &delegate {
-            check_delegate(d, &issuer, &crate::AlgorithmPolicy::default())?;
+            check_delegate_certificate(d, &issuer, &AlgorithmPolicy::default())?;
         }
         let responder_id = match config.responder_id {
             ResponderIdKind::ByKey => ResponderId::ByKey(OctetString::new(
@@ -286,10 +418,14 @@ impl Responder {
                 ResponderId::ByName(signer_cert.tbs_certificate().subject().clone())
             }
         };
-        let hashes = DigestAlgorithm::ALL
-            .into_iter()
-            .map(|d| issuer_hashes(&issuer, d).map(|(n, k)| (d, n, k)))
-            .collect::<Result<_>>()?;
+        let mut hashes = Vec::with_capacity(DigestAlgorithm::ALL.len());
+        for d in DigestAlgorithm::ALL {
+            let (n, k) = issuer_hashes(&issuer, d).map_err(|e| match e {
+                Error::Der(e) => ResponderError::Der(e),
+                e => ResponderError::Signing(e),
+            })?;
+            hashes.push((d, n, k));
+        }
         Ok(Self {
             issuer,
             hashes,
@@ -298,6 +434,50 @@ impl Responder {
             responder_id,
             config,
         })
+    }
+
+    /// [`Responder::new`], also refusing a delegate that is not valid at `now`, and listing
+    /// what a delegate lacks that relying parties may need (log these).
+    ///
+    /// ```
+    /// use std::{sync::Arc, time::SystemTime};
+    /// use gica_pki::{SoftwareSigner, Signer, certgen::CertificateParams, ocsp::*};
+    /// let ca_key = SoftwareSigner::generate_p256().unwrap();
+    /// let ca = CertificateParams::ca("CN=CA", 30).self_signed(&ca_key).unwrap();
+    /// let key = Arc::new(SoftwareSigner::generate_p256().unwrap());
+    /// let mut params = CertificateParams::leaf("CN=OCSP", 30);
+    /// params.extended_key_usage = Some((false, vec![gica_pki::oid::KP_OCSP_SIGNING]));
+    /// let delegate = params.signed_by(key.public_key(), &ca, &ca_key).unwrap();
+    /// let (_responder, warnings) =
+    ///     Responder::checked(ca, Some(delegate), key, ResponderConfig::default(), SystemTime::now())
+    ///         .unwrap();
+    /// assert_eq!(warnings, [DelegateWarning::NoCheckMissing]);
+    /// ```
+    pub fn checked(
+        issuer: Certificate,
+        delegate: Option<Certificate>,
+        signer: Arc<dyn Signer>,
+        config: ResponderConfig,
+        now: SystemTime,
+    ) -> Result<(Self, Vec<DelegateWarning>), ResponderError> {
+        let mut warnings = Vec::new();
+        if let Some(d) = &delegate {
+            let (not_before, not_after) = cert::validity(d);
+            if now < not_before {
+                return Err(DelegateError::NotYetValid { not_before, now }.into());
+            }
+            if now > not_after {
+                return Err(DelegateError::Expired { not_after, now }.into());
+            }
+            let nocheck = d
+                .tbs_certificate()
+                .extensions()
+                .is_some_and(|exts| exts.iter().any(|e| e.extn_id == oid::OCSP_NOCHECK));
+            if !nocheck {
+                warnings.push(DelegateWarning::NoCheckMissing);
+            }
+        }
+        Ok((Self::new(issuer, delegate, signer, config)?, warnings))
     }
 
     /// The issuer served.
@@ -322,20 +502,112 @@ impl Responder {
         })
     }
 
-    /// Signs one response covering `answers` in order. `nonce` is echoed as received.
-    /// thisUpdate = producedAt = `now` (whole seconds); nextUpdate = now + validity.
+    /// Answers one DER OCSPRequest with a DER OCSPResponse, looking each CertID up with
+    /// `lookup`: a request that does not parse or exceeds the limits is `malformedRequest`, one
+    /// about certificates of another issuer `unauthorized`, a signing failure
+    /// `internalError`. The statuses are taken as known at `now`, which is also producedAt.
+    /// A lookup that can fail (a store that is down) wants [`parse_request_with`] and
+    /// [`Responder::sign`] instead, to answer `tryLater`.
+    ///
+    /// ```
+    /// use std::{collections::HashMap, sync::Arc, time::SystemTime};
+    /// use gica_pki::{DigestAlgorithm, SoftwareSigner, Signer, certgen::CertificateParams};
+    /// use gica_pki::{der::Encode, ocsp::*};
+    /// let ca_key = Arc::new(SoftwareSigner::generate_p256().unwrap());
+    /// let ca = CertificateParams::ca("CN=CA", 30).self_signed(ca_key.as_ref()).unwrap();
+    /// let leaf = CertificateParams::leaf("CN=leaf", 30)
+    ///     .signed_by(ca_key.public_key(), &ca, ca_key.as_ref())
+    ///     .unwrap();
+    /// // The caller's store: serial magnitude -> status.
+    /// let serial = leaf.tbs_certificate().serial_number().as_bytes().to_vec();
+    /// let store = HashMap::from([(serial, Status::Good)]);
+    ///
+    /// let responder = Responder::new(ca.clone(), None, ca_key, ResponderConfig::default()).unwrap();
+    /// let request = OcspRequestBuilder::new()
+    ///     .certificate(&leaf, &ca, DigestAlgorithm::Sha256).unwrap()
+    ///     .with_nonce().unwrap()
+    ///     .build();
+    /// let now = SystemTime::now();
+    /// let response = responder.respond(&request.to_der().unwrap(), |id| {
+    ///     id.serial_magnitude()
+    ///         .and_then(|s| store.get(s).copied())
+    ///         .unwrap_or(Status::NotIssued)
+    /// }, now);
+    ///
+    /// let answers = OcspVerifier::new(ca).verify(&response, &request, now).unwrap();
+    /// assert_eq!(answers[0].status, VerifiedStatus::Good);
+    /// ```
+    pub fn respond(
+        &self,
+        request_der: &[u8],
+        mut lookup: impl FnMut(&CertId) -> Status,
+        now: SystemTime,
+    ) -> Vec<u8> {
+        let parsed = match parse_request_with(request_der, self.config.request_limits()) {
+            Ok(p) => p,
+            Err(status) => return status.response_der().to_vec(),
+        };
+        if !parsed.cert_ids.iter().all(|id| self.serves(id)) {
+            return OcspResponseStatus::Unauthorized.response_der().to_vec();
+        }
+        let answers: Vec<_> = parsed
+            .cert_ids
+            .into_iter()
+            .map(|id| {
+                let status = lookup(&id);
+                (id, status)
+            })
+            .collect();
+        self.sign(&answers, parsed.nonce.as_ref(), now)
+            .unwrap_or_else(|_| OcspResponseStatus::InternalError.response_der().to_vec())
+    }
+
+    /// Signs one response covering `answers` in order; `nonce` is echoed as received. Every
+    /// CertID must be one this responder [serves](Responder::serves). `times` gives thisUpdate
+    /// and producedAt (whole seconds); nextUpdate = thisUpdate + validity.
+    ///
+    /// ```
+    /// # use std::{sync::Arc, time::{Duration, SystemTime}};
+    /// # use gica_pki::{DigestAlgorithm, SoftwareSigner, certgen::CertificateParams, ocsp::*};
+    /// # let key = Arc::new(SoftwareSigner::generate_p256().unwrap());
+    /// # let ca = CertificateParams::ca("CN=CA", 30).self_signed(key.as_ref()).unwrap();
+    /// # let other = CertificateParams::ca("CN=Other", 30).self_signed(key.as_ref()).unwrap();
+    /// let responder = Responder::new(ca.clone(), None, key, ResponderConfig::default()).unwrap();
+    /// let id = CertId::new(&ca, serial_of(&ca).unwrap(), DigestAlgorithm::Sha256).unwrap();
+    /// let now = SystemTime::now();
+    /// // Status read from the store a minute ago, signed now.
+    /// let known = ResponseTimes { this_update: now - Duration::from_secs(60), produced_at: now };
+    /// responder.sign(&[(id, Status::Good)], None, known).unwrap();
+    /// // Another CA's certificate is refused.
+    /// let theirs = CertId::new(&other, serial_of(&other).unwrap(), DigestAlgorithm::Sha256).unwrap();
+    /// assert!(matches!(
+    ///     responder.sign(&[(theirs, Status::Good)], None, now),
+    ///     Err(ResponderError::NotServed { index: 0, .. })
+    /// ));
+    /// ```
     pub fn sign(
         &self,
         answers: &[(CertId, Status)],
         nonce: Option<&Extension>,
-        now: SystemTime,
-    ) -> Result<Vec<u8>> {
-        let now = now
-            .duration_since(UNIX_EPOCH)
-            .map_err(|_| Error::Signing("clock before 1970".into()))?;
-        let now = Duration::from_secs(now.as_secs());
-        let this_update = GeneralizedTime::from_unix_duration(now)?;
-        let next_update = GeneralizedTime::from_unix_duration(now + self.config.validity)?;
+        times: impl Into<ResponseTimes>,
+    ) -> Result<Vec<u8>, ResponderError> {
+        let times = times.into();
+        if let Some(index) = answers.iter().position(|(id, _)| !self.serves(id)) {
+            return Err(ResponderError::NotServed {
+                index,
+                cert_id: Box::new(answers[index].0.clone()),
+            });
+        }
+        let this_update = whole_seconds(times.this_update)?;
+        let produced_at = whole_seconds(times.produced_at)?;
+        if this_update > produced_at {
+            return Err(ResponderError::ThisUpdateAfterProducedAt {
+                this_update: times.this_update,
+                produced_at: times.produced_at,
+            });
+        }
+        let next_update = generalized(this_update + self.config.validity)?;
+        let (this_update, produced_at) = (generalized(this_update)?, generalized(produced_at)?);
         let mut extended_revoke = false;
         let mut responses = Vec::with_capacity(answers.len());
         for (id, status) in answers {
@@ -348,12 +620,12 @@ impl Responder {
                 Status::NotIssued => {
                     extended_revoke = true;
                     CertStatus::Revoked(RevokedInfo {
-                        revocation_time: GeneralizedTime::from_unix_duration(Duration::ZERO)?,
+                        revocation_time: generalized(UNIX_EPOCH)?,
                         revocation_reason: Some(CrlReason::CertificateHold),
                     })
                 }
                 Status::Revoked { time, reason } => CertStatus::Revoked(RevokedInfo {
-                    revocation_time: GeneralizedTime::from_system_time(*time)?,
+                    revocation_time: generalized(*time)?,
                     revocation_reason: *reason,
                 }),
             };
@@ -376,12 +648,12 @@ impl Responder {
         let data = ResponseData {
             version: 0,
             responder_id: self.responder_id.clone(),
-            produced_at: this_update,
+            produced_at,
             responses,
             response_extensions: (!exts.is_empty()).then_some(exts),
         };
         let tbs = data.to_der()?;
-        let signature = self.signer.sign(&tbs)?;
+        let signature = self.signer.sign(&tbs).map_err(ResponderError::Signing)?;
         let basic = BasicOcspResponse {
             tbs_response_data: data,
             signature_algorithm: self.signer.signature_algorithm().clone(),
@@ -399,35 +671,70 @@ impl Responder {
     }
 }
 
-/// A delegated responder certificate: issued by `issuer`, extendedKeyUsage OCSPSigning.
-pub(crate) fn check_delegate(
+/// `t` truncated to whole seconds (RFC 5280 times carry no fraction).
+fn whole_seconds(t: SystemTime) -> Result<SystemTime, ResponderError> {
+    let since = t
+        .duration_since(UNIX_EPOCH)
+        .map_err(|_| ResponderError::Time {
+            time: t,
+            source: der::ErrorKind::DateTime.into(),
+        })?;
+    Ok(UNIX_EPOCH + Duration::from_secs(since.as_secs()))
+}
+
+fn generalized(t: SystemTime) -> Result<GeneralizedTime, ResponderError> {
+    GeneralizedTime::from_system_time(t).map_err(|source| ResponderError::Time { time: t, source })
+}
+
+/// The store id of an issuer: lowercase hex SHA-256 of its subjectPublicKey bits. Stable
+/// across renewals of the CA certificate that keep its key.
+///
+/// ```
+/// use gica_pki::{SoftwareSigner, certgen::CertificateParams, ocsp::issuer_id};
+/// let key = SoftwareSigner::generate_p256().unwrap();
+/// let ca = CertificateParams::ca("CN=CA", 30).self_signed(&key).unwrap();
+/// let id = issuer_id(&ca);
+/// assert_eq!(id.len(), 64);
+/// assert!(id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
+/// ```
+pub fn issuer_id(cert: &Certificate) -> String {
+    use std::fmt::Write;
+    let digest = DigestAlgorithm::Sha256.digest(
+        cert.tbs_certificate()
+            .subject_public_key_info()
+            .subject_public_key
+            .raw_bytes(),
+    );
+    digest.iter().fold(String::with_capacity(64), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+/// A delegated responder certificate, as far as it can be judged without a clock: issued and
+/// signed by `issuer`, extendedKeyUsage OCSPSigning, keyUsage (if present) digitalSignature.
+pub fn check_delegate_certificate(
     delegate: &Certificate,
     issuer: &Certificate,
-    policy: &crate::AlgorithmPolicy,
-) -> std::result::Result<(), CertificateError> {
-    if delegate.tbs_certificate().issuer() != issuer.tbs_certificate().subject() {
-        return Err(CertificateError::NotIssuedBy {
-            issuer: issuer.tbs_certificate().subject().to_string(),
-        });
+    policy: &AlgorithmPolicy,
+) -> Result<(), DelegateError> {
+    let tbs = delegate.tbs_certificate();
+    if tbs.issuer() != issuer.tbs_certificate().subject() {
+        return Err(DelegateError::NotIssuedByCa);
     }
-    cert::verify_issued_by_with(delegate, issuer, policy).map_err(CertificateError::Signature)?;
-    match delegate
-        .tbs_certificate()
-        .get_extension::<ExtendedKeyUsage>()?
+    cert::verify_issued_by_with(delegate, issuer, policy).map_err(DelegateError::Signature)?;
+    match tbs
+        .get_extension::<ExtendedKeyUsage>()
+        .map_err(DelegateError::Extension)?
     {
         Some((_, eku)) if eku.0.contains(&oid::KP_OCSP_SIGNING) => {}
-        Some((_, eku)) => {
-            return Err(CertificateError::ExtendedKeyUsage {
-                expected: oid::KP_OCSP_SIGNING,
-                only: false,
-                found: eku.0,
-            });
-        }
-        None => {
-            return Err(CertificateError::NoExtendedKeyUsage {
-                expected: oid::KP_OCSP_SIGNING,
-            });
-        }
+        _ => return Err(DelegateError::NoOcspSigning),
     }
-    cert::check_key_usage(delegate, &[KeyUsages::DigitalSignature], "digitalSignature")
+    match tbs
+        .get_extension::<KeyUsage>()
+        .map_err(DelegateError::Extension)?
+    {
+        Some((_, ku)) if !ku.digital_signature() => Err(DelegateError::NoDigitalSignature),
+        _ => Ok(()),
+    }
 }
