@@ -39,8 +39,8 @@ pub struct Limits {
     pub shutdown_grace: Duration,
     /// Age after which a keep-alive connection is retired: the next response carries
     /// `Connection: close` and the connection ends after it; one that stays idle instead is
-    /// closed by the idle time-out ([`header_timeout`](Self::header_timeout)). Never closed
-    /// between requests while a client may be sending its next one.
+    /// closed by the idle time-out ([`header_timeout`](Self::header_timeout)), never at the
+    /// age itself, when its client may already be sending the next request.
     pub max_connection_age: Duration,
 }
 
