@@ -19,7 +19,9 @@
 //!    - `nonce`: `POST /ocsp` with a fresh nonce in every request (the signed-per-request
 //!      path). The request is built once; each connection writes its number and a counter
 //!      into the first 12 of the 32 nonce octets before every send, so no two requests of a
-//!      run carry the same nonce and the client spends nothing on building them.
+//!      run carry the same nonce and the client spends nothing on building them;
+//!    - `mixed` (opt-in; the soak's default): both at once against the product, even-numbered
+//!      connections sending the cached GET and odd-numbered ones the nonce POST.
 //!
 //!    The first response of every connection is verified in full (`OcspVerifier`: signature,
 //!    status good, nonce echoed); every later one must be HTTP 200 with a successful
@@ -39,11 +41,17 @@
 //! cargo bench --bench ocsp -- --quick               # 2 s a phase
 //! cargo bench --bench ocsp -- --secs 5 --conns 16 --phases get,baseline
 //! cargo bench --bench ocsp -- --phases all          # and the experiments below
+//! cargo bench --bench ocsp -- --soak 150            # 150 s of `mixed`, connections retired every 20 s
 //! ```
+//!
+//! A soak (`--soak SECS`, `--max-connection-age SECS`, see `benches/load/mod.rs`) runs the
+//! `mixed` phase unless `--phases` says otherwise, with the connection age given to the servers
+//! through their `max-connection-age` setting, and fails (exit status 1) unless every request
+//! of every phase was answered: none lost as connections are retired.
 //!
 //! Environment: GICA_LOAD_SECS, GICA_LOAD_CONNS, GICA_LOAD_SIGNING_THREADS,
 //! GICA_LOAD_SERVER_WORKERS (both default to the core count), GICA_LOAD_PHASES (a
-//! comma-separated list of get, baseline, nonce, get-lean, nonce-pool, nonce-queue,
+//! comma-separated list of get, baseline, nonce, mixed, get-lean, nonce-pool, nonce-queue,
 //! nonce-inline, or `default`, `experiments`, `all`). Command-line flags (`--secs`, `--conns`, `--phases`,
 //! `--quick`) win over the environment; unknown arguments (cargo's `--bench`) are ignored.
 //!
@@ -98,6 +106,7 @@ enum PhaseKind {
     Get,
     Baseline,
     Nonce,
+    Mixed,
     GetLean,
     NoncePool,
     NonceQueue,
@@ -125,6 +134,7 @@ impl PhaseKind {
                 "get" | "cached" => v.push(Self::Get),
                 "baseline" | "static" => v.push(Self::Baseline),
                 "nonce" | "post" | "fresh" => v.push(Self::Nonce),
+                "mixed" => v.push(Self::Mixed),
                 "get-lean" => v.push(Self::GetLean),
                 "nonce-pool" => v.push(Self::NoncePool),
                 "nonce-queue" => v.push(Self::NonceQueue),
@@ -140,8 +150,8 @@ impl PhaseKind {
                 }
                 "all" => v.extend(Self::WITH_EXPERIMENTS),
                 other => panic!(
-                    "unknown phase {other:?}; use get, baseline, nonce, get-lean, nonce-pool, \
-                     nonce-queue, nonce-inline, default, experiments or all"
+                    "unknown phase {other:?}; use get, baseline, nonce, mixed, get-lean, \
+                     nonce-pool, nonce-queue, nonce-inline, default, experiments or all"
                 ),
             }
         }
@@ -155,6 +165,7 @@ impl PhaseKind {
             Self::Get => "cached GET /ocsp/{b64}, OcspServer",
             Self::Baseline => "baseline: static body, gica_serve::serve",
             Self::Nonce => "nonce POST /ocsp (signed per request)",
+            Self::Mixed => "mixed: cached GET + nonce POST",
             Self::GetLean => "EXPERIMENT get-lean",
             Self::NoncePool => "EXPERIMENT nonce-pool",
             Self::NonceQueue => "EXPERIMENT nonce-queue",
@@ -163,7 +174,7 @@ impl PhaseKind {
     }
 
     fn is_experiment(self) -> bool {
-        !Self::ALL.contains(&self)
+        !Self::ALL.contains(&self) && self != Self::Mixed
     }
 
     fn is_nonce(self) -> bool {
@@ -182,14 +193,16 @@ struct Opts {
 
 impl Opts {
     fn from_env_and_args() -> Self {
-        let mut phases = PhaseKind::ALL.to_vec();
+        let mut phases = None;
         let load =
             load::Opts::from_env_and_args(&mut [("GICA_LOAD_PHASES", "--phases", &mut |v| {
-                phases = PhaseKind::parse_list(v)
+                phases = Some(PhaseKind::parse_list(v))
             })]);
-        if phases.is_empty() {
-            phases = PhaseKind::ALL.to_vec();
-        }
+        let phases = match phases.filter(|p| !p.is_empty()) {
+            Some(p) => p,
+            None if load.soak => vec![PhaseKind::Mixed],
+            None => PhaseKind::ALL.to_vec(),
+        };
         Opts { load, phases }
     }
 }
@@ -325,11 +338,12 @@ struct PhaseResult {
     run: load::Run,
 }
 
-/// Drives `phase` at `addr` from one thread with `conns` connections; warm-up, then `secs`.
+/// Drives `phases` (connection i sends phase i mod n) at `addr` from one thread with `conns`
+/// connections; warm-up, then `secs`.
 fn run_phase(
     kind: PhaseKind,
     addr: SocketAddr,
-    phase: &Phase,
+    phases: &[Phase],
     opts: &load::Opts,
     ticks: f64,
 ) -> PhaseResult {
@@ -343,7 +357,7 @@ fn run_phase(
     let exchanges = (0..opts.conns)
         .map(|i| {
             let id = u32::try_from(i).expect("connection number");
-            Exchange::new(id, phase.clone())
+            Exchange::new(id, phases[i % phases.len()].clone())
         })
         .collect();
     PhaseResult {
@@ -738,6 +752,7 @@ fn main() {
         ca_key: Some(load::fixture_path(CA_KEY)),
         common: gica_serve::config::CommonArgs {
             signing_threads: opts.load.signing_threads,
+            max_connection_age: opts.load.max_connection_age,
             ..Default::default()
         },
         ..Default::default()
@@ -887,24 +902,28 @@ fn main() {
             }
         };
         let exp_addr = || exp_addrs.get(kind).copied().expect("experiment server");
-        let (addr, phase) = match kind {
-            PhaseKind::Get => (ocsp_addr, get_phase(get_http.clone())),
+        let (addr, phases) = match kind {
+            PhaseKind::Get => (ocsp_addr, vec![get_phase(get_http.clone())]),
             PhaseKind::Baseline => (
                 base_addr,
-                Phase {
+                vec![Phase {
                     request: base_http.clone(),
                     nonce_at: None,
                     body_at: None,
                     check: Check::Len(get_body.len()),
-                },
+                }],
             ),
-            PhaseKind::Nonce => (ocsp_addr, nonce_phase(ocsp_addr)),
-            PhaseKind::GetLean => (exp_addr(), get_phase(get_request(exp_addr(), &b64))),
+            PhaseKind::Nonce => (ocsp_addr, vec![nonce_phase(ocsp_addr)]),
+            PhaseKind::Mixed => (
+                ocsp_addr,
+                vec![get_phase(get_http.clone()), nonce_phase(ocsp_addr)],
+            ),
+            PhaseKind::GetLean => (exp_addr(), vec![get_phase(get_request(exp_addr(), &b64))]),
             PhaseKind::NoncePool | PhaseKind::NonceQueue | PhaseKind::NonceInline => {
-                (exp_addr(), nonce_phase(exp_addr()))
+                (exp_addr(), vec![nonce_phase(exp_addr())])
             }
         };
-        let r = run_phase(*kind, addr, &phase, &opts.load, ticks);
+        let r = run_phase(*kind, addr, &phases, &opts.load, ticks);
         eprintln!(
             "    {:.0} responses/s, {} errors",
             r.run.rate(),
@@ -1173,4 +1192,13 @@ fn main() {
         "wall time of this run           {:.1} s",
         wall_start.elapsed().as_secs_f64()
     );
+    if opts.load.soak {
+        let mut passed = true;
+        for r in &results {
+            passed &= load::soak_report(&format!("OCSP {}", r.kind.label()), &r.run, &opts.load);
+        }
+        if !passed {
+            std::process::exit(1);
+        }
+    }
 }

@@ -22,7 +22,12 @@
 //! cargo bench --bench tsa_load -- --quick           # 2 s
 //! GICA_LOAD_KEY=rsa cargo bench --bench tsa_load    # RSA-2048
 //! cargo bench --bench tsa_load -- --secs 5 --conns 16 --key rsa
+//! cargo bench --bench tsa_load -- --soak 150       # 150 s soak, connections retired every 20 s
 //! ```
+//!
+//! A soak (`--soak SECS`, `--max-connection-age SECS`, see `benches/load/mod.rs`) runs the
+//! product server with a short connection age and fails (exit status 1) unless every
+//! request was answered: none lost as connections are retired.
 //!
 //! Environment: GICA_LOAD_SECS, GICA_LOAD_CONNS, GICA_LOAD_KEY (p256 | rsa),
 //! GICA_LOAD_SIGNING_THREADS, GICA_LOAD_SERVER_WORKERS (both default to the core count),
@@ -231,9 +236,9 @@ mod experiment {
         listener: TcpListener,
         authority: Arc<Authority>,
         signing: Signing,
+        limits: gica_serve::Limits,
         shutdown: impl Future<Output = ()>,
     ) -> std::io::Result<()> {
-        let limits = gica_serve::Limits::default();
         gica_serve::serve(
             listener,
             limits,
@@ -339,7 +344,7 @@ fn main() {
             let server = Arc::new(
                 TsaServer::new(
                     authority,
-                    gica_serve::Limits::default(),
+                    opts.load.limits(),
                     signing_threads,
                     Arc::new(SystemClock),
                 )
@@ -351,6 +356,7 @@ fn main() {
             listener,
             Arc::new(authority),
             experiment::Signing::Inline,
+            opts.load.limits(),
             stop,
         )),
         ServerKind::Pool => {
@@ -361,6 +367,7 @@ fn main() {
                 listener,
                 authority,
                 experiment::Signing::Pool(tx),
+                opts.load.limits(),
                 stop,
             ))
         }
@@ -368,6 +375,7 @@ fn main() {
             listener,
             Arc::new(authority),
             experiment::Signing::Blocking(Arc::new(tokio::sync::Semaphore::new(signing_threads))),
+            opts.load.limits(),
             stop,
         )),
     };
@@ -534,5 +542,14 @@ fn main() {
             "WARNING: other processes used more than 0.1 core during the run; the numbers are \
              not reliable, run again on a quiet machine"
         );
+    }
+    if opts.load.soak
+        && !load::soak_report(
+            &format!("TSA ({}, {})", opts.key.label(), opts.server.label()),
+            &run,
+            &opts.load,
+        )
+    {
+        std::process::exit(1);
     }
 }

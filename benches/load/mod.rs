@@ -5,7 +5,10 @@
 //! - Options common to both ([`Opts`]): GICA_LOAD_SECS / `--secs` (measured seconds, default
 //!   10), GICA_LOAD_CONNS / `--conns` (keep-alive connections, default 64),
 //!   GICA_LOAD_SIGNING_THREADS and GICA_LOAD_SERVER_WORKERS (both default to the core count),
-//!   `--quick` (2 s unless `--secs` is given, shorter warm-up and single-thread runs); a
+//!   `--quick` (2 s unless `--secs` is given, shorter warm-up and single-thread runs),
+//!   GICA_LOAD_MAX_CONNECTION_AGE / `--max-connection-age` (seconds; the servers' default
+//!   otherwise) and GICA_LOAD_SOAK / `--soak SECS` (a soak: SECS seconds, connection age 20 s
+//!   unless given, every failure counted and the run failed on any; see [`soak_report`]); a
 //!   bench adds its own as (variable, flag, setter). Flags win over the environment; unknown
 //!   arguments (cargo's `--bench`) are ignored.
 //! - Fixtures from testdata/pki.
@@ -15,7 +18,9 @@
 //!   stop ([`stopped`]).
 //! - The load client ([`drive`]): C keep-alive connections from a one-thread tokio runtime on
 //!   a thread of its own, with a minimal hand-written HTTP/1.1 client so that the client costs
-//!   the server as little CPU as possible. What a connection sends and how it checks the
+//!   the server as little CPU as possible. Like any keep-alive client it opens a new connection
+//!   after a response that says `Connection: close` (counted), and counts connection-level
+//!   failures (a request lost to a closed or broken connection) apart. What a connection sends and how it checks the
 //!   answers is the bench's ([`Exchange`]).
 //! - CPU accounting from /proc on Linux (silently empty elsewhere): CPU seconds and context
 //!   switches per kind of thread ([`THREAD_KINDS`]) over the measured window, and the machine's
@@ -53,6 +58,9 @@ const MAX_HEADER_BYTES: usize = 16 * 1024;
 const STOP_TIMEOUT: Duration = Duration::from_secs(10);
 /// Other processes busy for more than this many cores make the numbers unreliable.
 pub const CONTENDED_CORES: f64 = 0.1;
+/// Connection age of a soak unless `--max-connection-age` says otherwise: short, so that a
+/// run of a few minutes passes several.
+const SOAK_CONNECTION_AGE: u64 = 20;
 
 // ---------------------------------------------------------------------------------------------
 // Options.
@@ -70,6 +78,10 @@ pub struct Opts {
     pub conns: usize,
     pub signing_threads: Option<usize>,
     pub server_workers: Option<usize>,
+    /// The servers' `max_connection_age` in seconds, if not their default.
+    pub max_connection_age: Option<u64>,
+    /// A soak run (`--soak SECS`).
+    pub soak: bool,
 }
 
 /// A bench's own option: its environment variable, its flag, and what to do with a value.
@@ -93,8 +105,11 @@ impl Opts {
             conns: 64,
             signing_threads: None,
             server_workers: None,
+            max_connection_age: None,
+            soak: false,
         };
         let mut secs_set = false;
+        let mut soak_secs = None;
         if let Some(v) = env("GICA_LOAD_SECS") {
             o.secs = parse_num("GICA_LOAD_SECS", &v);
             secs_set = true;
@@ -107,6 +122,12 @@ impl Opts {
         }
         if let Some(v) = env("GICA_LOAD_SERVER_WORKERS") {
             o.server_workers = Some(parse_num("GICA_LOAD_SERVER_WORKERS", &v));
+        }
+        if let Some(v) = env("GICA_LOAD_MAX_CONNECTION_AGE") {
+            o.max_connection_age = Some(parse_num("GICA_LOAD_MAX_CONNECTION_AGE", &v));
+        }
+        if let Some(v) = env("GICA_LOAD_SOAK") {
+            soak_secs = Some(parse_num::<f64>("GICA_LOAD_SOAK", &v));
         }
         for (var, _, set) in own.iter_mut() {
             if let Some(v) = env(var) {
@@ -141,6 +162,16 @@ impl Opts {
                         o.conns = parse_num("--conns", &v);
                     }
                 }
+                "--max-connection-age" => {
+                    if let Some(v) = value() {
+                        o.max_connection_age = Some(parse_num("--max-connection-age", &v));
+                    }
+                }
+                "--soak" => {
+                    if let Some(v) = value() {
+                        soak_secs = Some(parse_num("--soak", &v));
+                    }
+                }
                 flag => {
                     // The bench's own, else cargo's --bench, filters, anything else.
                     if let Some((_, _, set)) = own.iter_mut().find(|(_, f, _)| *f == flag)
@@ -159,9 +190,30 @@ impl Opts {
             o.warmup = 0.5;
             o.raw_secs = 1.0;
         }
+        if let Some(secs) = soak_secs {
+            o.soak = true;
+            o.secs = secs;
+            o.max_connection_age.get_or_insert(SOAK_CONNECTION_AGE);
+        }
         o.secs = o.secs.clamp(0.2, 3600.0);
+        assert_ne!(
+            o.max_connection_age,
+            Some(0),
+            "--max-connection-age must be positive"
+        );
         o.conns = o.conns.clamp(1, 4000);
         o
+    }
+}
+
+impl Opts {
+    /// The servers' default limits with the connection age of this run.
+    pub fn limits(&self) -> gica_serve::Limits {
+        let mut limits = gica_serve::Limits::default();
+        if let Some(secs) = self.max_connection_age {
+            limits.max_connection_age = Duration::from_secs(secs);
+        }
+        limits
     }
 }
 
@@ -375,6 +427,21 @@ pub fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
 
+/// Whether a response head says `Connection: close`.
+pub fn says_close(head: &[u8]) -> bool {
+    head.split(|&b| b == b'\n').any(|line| {
+        std::str::from_utf8(line)
+            .ok()
+            .and_then(|l| l.split_once(':'))
+            .is_some_and(|(name, value)| {
+                name.trim().eq_ignore_ascii_case("connection")
+                    && value
+                        .split(',')
+                        .any(|t| t.trim().eq_ignore_ascii_case("close"))
+            })
+    })
+}
+
 /// Reads one response into `buf`; returns (status code, body range).
 pub async fn read_response(
     s: &mut TcpStream,
@@ -473,6 +540,12 @@ pub fn der_looks_like(body: &[u8], nested: usize, prefix: &[u8]) -> bool {
 #[derive(Default)]
 struct ConnStats {
     ok: u64,
+    /// Every answer, in the window or not.
+    answers: u64,
+    /// Requests lost to the connection (closed, reset, timed out) and failed connects.
+    lost: u64,
+    /// Responses that said `Connection: close`.
+    closed_by_server: u64,
     errors: BTreeMap<String, u64>,
     latencies_us: Vec<u32>,
     verified: u64,
@@ -506,12 +579,14 @@ async fn connection<E: Exchange>(
                 }
                 Ok(Err(e)) => {
                     st.error(format!("connect: {}", e.kind()));
+                    st.lost += 1;
                     failures += 1;
                     tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
                 }
                 Err(_) => {
                     st.error("connect timeout");
+                    st.lost += 1;
                     failures += 1;
                     continue;
                 }
@@ -530,6 +605,8 @@ async fn connection<E: Exchange>(
             Err(_) => Err("request timeout".into()),
         };
         let t1 = Instant::now();
+        let close = matches!(&result, Ok((_, body)) if says_close(&buf[..body.start]));
+        st.answers += u64::from(result.is_ok());
         match result {
             Ok((200, body)) => {
                 let body = &buf[body];
@@ -561,9 +638,14 @@ async fn connection<E: Exchange>(
             }
             Err(e) => {
                 st.error(e);
+                st.lost += 1;
                 failures += 1;
                 stream = None; // the connection's state is unknown: reconnect
             }
+        }
+        if close {
+            st.closed_by_server += 1;
+            stream = None;
         }
     }
     st
@@ -578,6 +660,13 @@ pub struct Run {
     pub verified: u64,
     /// Error counts by kind.
     pub errors: BTreeMap<String, u64>,
+    /// Every answer, warm-up included.
+    pub answers: u64,
+    /// Requests lost at the connection level (closed or broken connection, time-out, failed
+    /// connect), warm-up included; also in `errors`.
+    pub lost: u64,
+    /// Responses that said `Connection: close` (the server retiring a connection).
+    pub closed_by_server: u64,
     /// Latencies of the `ok` responses, sorted.
     pub latencies_us: Vec<u32>,
     /// Seconds of the measured window.
@@ -685,11 +774,46 @@ pub fn drive<E: Exchange>(addr: SocketAddr, exchanges: Vec<E>, opts: &Opts, tick
         ok: stats.iter().map(|s| s.ok).sum(),
         verified: stats.iter().map(|s| s.verified).sum(),
         errors,
+        answers: stats.iter().map(|s| s.answers).sum(),
+        lost: stats.iter().map(|s| s.lost).sum(),
+        closed_by_server: stats.iter().map(|s| s.closed_by_server).sum(),
         latencies_us,
         window: (marks[1].at - marks[0].at).as_secs_f64(),
         sample: stats.into_iter().find_map(|s| s.sample),
         marks,
     }
+}
+
+/// Prints the outcome of a soak run of `what` and whether it passed: every request answered,
+/// none lost at the connection level, no error of any kind.
+pub fn soak_report(what: &str, run: &Run, opts: &Opts) -> bool {
+    let age = opts.limits().max_connection_age.as_secs();
+    let secs = opts.warmup + opts.secs;
+    let passed = run.lost == 0 && run.n_errors() == 0 && run.answers > 0;
+    println!();
+    println!(
+        "== soak: {what} | {} conns, {secs:.0} s, max connection age {age} s (~{:.1} ages) ==",
+        opts.conns,
+        secs / age.max(1) as f64
+    );
+    println!("requests answered           {:>10}", run.answers);
+    println!(
+        "connection-level failures   {:>10}   (requests lost to a closed or broken connection)",
+        run.lost
+    );
+    println!(
+        "connections closed by age   {:>10}   (responses with Connection: close)",
+        run.closed_by_server
+    );
+    println!("errors, all kinds           {:>10}", run.n_errors());
+    for (k, v) in &run.errors {
+        println!("    {v:>8}  {k}");
+    }
+    println!(
+        "soak                        {}",
+        if passed { "PASSED" } else { "FAILED" }
+    );
+    passed
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 //! What every gica server is configured with: the flags they share (`--max-body`,
-//! `--client-timeout`, `--signing-threads`, `--log-format`), and reading a `--config` TOML
+//! `--client-timeout`, `--max-connection-age`, `--signing-threads`, `--log-format`), and reading a `--config` TOML
 //! file whose keys are the flags' names.
 //!
 //! A server flattens [`CommonArgs`] into its clap parser and reads its file with
@@ -43,6 +43,10 @@ pub struct CommonArgs {
     /// Seconds a client has to send headers, and again the body [default: 10].
     #[arg(long, value_name = "SECS")]
     pub client_timeout: Option<u64>,
+    /// Seconds after which a keep-alive connection is retired: its next response says
+    /// `Connection: close` [default: 300].
+    #[arg(long, value_name = "SECS")]
+    pub max_connection_age: Option<u64>,
     /// Signing threads [default: the number of cores].
     #[arg(long, value_name = "N")]
     pub signing_threads: Option<usize>,
@@ -54,7 +58,8 @@ pub struct CommonArgs {
 /// [`CommonArgs`] resolved: flags over the file over defaults.
 #[derive(Clone, Copy, Debug)]
 pub struct CommonSettings {
-    /// Request limits (body size and client timeouts; the rest at their defaults).
+    /// Request limits (body size, client timeouts and connection age; the rest at their
+    /// defaults).
     pub limits: Limits,
     /// Signing threads.
     pub signing_threads: usize,
@@ -94,9 +99,10 @@ impl ConfigError {
 }
 
 impl CommonArgs {
-    const KEYS: [&'static str; 4] = [
+    const KEYS: [&'static str; 5] = [
         "max-body",
         "client-timeout",
+        "max-connection-age",
         "signing-threads",
         "log-format",
     ];
@@ -121,6 +127,16 @@ impl CommonArgs {
             0 => return Err(ConfigError::invalid("client-timeout", "must be positive")),
             secs => Duration::from_secs(secs),
         };
+        let max_connection_age = match self.max_connection_age.or(file.max_connection_age) {
+            None => Limits::default().max_connection_age,
+            Some(0) => {
+                return Err(ConfigError::invalid(
+                    "max-connection-age",
+                    "must be positive",
+                ));
+            }
+            Some(secs) => Duration::from_secs(secs),
+        };
         let signing_threads = match self.signing_threads.or(file.signing_threads) {
             Some(0) => return Err(ConfigError::invalid("signing-threads", "must be positive")),
             Some(n) => n,
@@ -131,6 +147,7 @@ impl CommonArgs {
                 max_body,
                 header_timeout: timeout,
                 body_timeout: timeout,
+                max_connection_age,
                 ..Limits::default()
             },
             signing_threads,
@@ -194,6 +211,7 @@ mod tests {
         let file = CommonArgs {
             max_body: Some(200),
             client_timeout: Some(7),
+            max_connection_age: Some(20),
             signing_threads: Some(3),
             log_format: Some("text".into()),
         };
@@ -201,7 +219,12 @@ mod tests {
         assert_eq!(s.limits.max_body, 100);
         assert_eq!(s.limits.body_timeout, Duration::from_secs(7));
         assert_eq!(s.signing_threads, 3);
+        assert_eq!(s.limits.max_connection_age, Duration::from_secs(20));
         assert!(!s.json_logs);
+        let defaults = CommonArgs::default()
+            .resolve(&CommonArgs::default())
+            .expect("defaults");
+        assert_eq!(defaults.limits.max_connection_age, Duration::from_secs(300));
         for (bad, key) in [
             (
                 CommonArgs {
@@ -216,6 +239,13 @@ mod tests {
                     ..CommonArgs::default()
                 },
                 "client-timeout",
+            ),
+            (
+                CommonArgs {
+                    max_connection_age: Some(0),
+                    ..CommonArgs::default()
+                },
+                "max-connection-age",
             ),
             (
                 CommonArgs {
@@ -244,10 +274,13 @@ mod tests {
         struct Own {
             listen: Option<String>,
         }
-        let (common, own): (CommonArgs, Own) =
-            parse_config("listen = \"127.0.0.1:1\"\nsigning-threads = 2\nlog-format = \"json\"")
-                .expect("parses");
+        let (common, own): (CommonArgs, Own) = parse_config(
+            "listen = \"127.0.0.1:1\"\nsigning-threads = 2\nlog-format = \"json\"\n\
+                 max-connection-age = 30",
+        )
+        .expect("parses");
         assert_eq!(common.signing_threads, Some(2));
+        assert_eq!(common.max_connection_age, Some(30));
         assert_eq!(common.log_format.as_deref(), Some("json"));
         assert_eq!(own.listen.as_deref(), Some("127.0.0.1:1"));
         let typo = parse_config::<Own>("listen = \"x\"\nsigning-thread = 2").expect_err("typo");

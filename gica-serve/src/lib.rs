@@ -27,7 +27,9 @@ pub type HttpResponse = Response<Full<Bytes>>;
 pub struct Limits {
     /// Largest request body accepted; larger ones get 413 without being read.
     pub max_body: usize,
-    /// Time allowed for a client to send the request headers.
+    /// Time allowed for a client to send the request headers. It is also the idle time-out
+    /// of a keep-alive connection: hyper starts the header timer as soon as a connection is
+    /// idle, so one that sends nothing for this long after a response is closed.
     pub header_timeout: Duration,
     /// Time allowed for a client to send the whole body once headers are in.
     pub body_timeout: Duration,
@@ -35,7 +37,10 @@ pub struct Limits {
     pub max_connections: usize,
     /// How long shutdown waits for requests in flight before closing connections.
     pub shutdown_grace: Duration,
-    /// Age after which a keep-alive connection is closed (gracefully, between requests).
+    /// Age after which a keep-alive connection is retired: the next response carries
+    /// `Connection: close` and the connection ends after it; one that stays idle instead is
+    /// closed by the idle time-out ([`header_timeout`](Self::header_timeout)), never at the
+    /// age itself, when its client may already be sending the next request.
     pub max_connection_age: Duration,
 }
 
@@ -188,9 +193,11 @@ pub async fn shutdown_signal() {
 /// Serves HTTP/1.1 on `listener` with `handler` until `shutdown` resolves, then stops
 /// accepting and waits up to [`Limits::shutdown_grace`] for requests in flight to finish.
 ///
-/// Every wait is bounded: a connection that sends nothing is closed after
-/// [`Limits::header_timeout`], headers must arrive within it, and a connection is closed
-/// gracefully once it is [`Limits::max_connection_age`] old. HTTP/2 is not offered: the PKI
+/// Every wait is bounded: a connection that sends nothing, or sits idle between requests, is
+/// closed after [`Limits::header_timeout`], and headers must arrive within it. A connection
+/// older than [`Limits::max_connection_age`] answers its next request with
+/// `Connection: close` and then ends, so a keep-alive client always learns of the close from
+/// a response instead of losing a request it was already sending. HTTP/2 is not offered: the PKI
 /// protocols' clients speak HTTP/1.1 (RFC 5019 3.2), and h2's many streams per connection
 /// would multiply the memory one client can hold.
 pub async fn serve<H, F>(
@@ -244,14 +251,23 @@ where
                 Ok(Ok(n)) if n > 0 => {}
                 _ => return,
             }
+            let retire_at = tokio::time::Instant::now() + limits.max_connection_age;
             let service = service_fn(move |req| {
                 let fut = h(req, peer);
-                async move { Ok::<_, Infallible>(fut.await) }
+                async move {
+                    let mut response = fut.await;
+                    // Judged when the answer is ready, so a request in flight at the age gets
+                    // it too; hyper closes the connection once this response is written.
+                    if tokio::time::Instant::now() >= retire_at {
+                        response
+                            .headers_mut()
+                            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+                    }
+                    Ok::<_, Infallible>(response)
+                }
             });
             let conn = builder.serve_connection(TokioIo::new(stream), service);
             tokio::pin!(conn);
-            let age = tokio::time::sleep(limits.max_connection_age);
-            tokio::pin!(age);
             let mut closing = false;
             loop {
                 tokio::select! {
@@ -261,11 +277,9 @@ where
                         }
                         break;
                     }
+                    // Draining: an idle connection closes at once, a busy one after its
+                    // response. Clients racing this close are expected at shutdown.
                     _ = stop.changed(), if !closing => {
-                        closing = true;
-                        conn.as_mut().graceful_shutdown();
-                    }
-                    () = &mut age, if !closing => {
                         closing = true;
                         conn.as_mut().graceful_shutdown();
                     }
