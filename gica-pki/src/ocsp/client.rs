@@ -22,10 +22,13 @@ use crate::{
 
 /// Builds an OCSPRequest.
 ///
-/// ```no_run
-/// # let (leaf, issuer): (gica_pki::x509_cert::Certificate, gica_pki::x509_cert::Certificate) = todo!();
-/// use gica_pki::{DigestAlgorithm, ocsp::OcspRequestBuilder};
+/// ```
+/// # let read = |f: &str| std::fs::read_to_string(format!("{}/../testdata/pki/{f}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+/// use gica_pki::{DigestAlgorithm, cert::load_pem_certs, ocsp::OcspRequestBuilder};
+/// let leaf = load_pem_certs(&read("tsa-p256.pem"))?.remove(0);
+/// let issuer = load_pem_certs(&read("int-ca.pem"))?.remove(0);
 /// let req = OcspRequestBuilder::new().certificate(&leaf, &issuer, DigestAlgorithm::Sha256)?.with_nonce()?.build();
+/// assert_eq!(req.tbs_request.request_list.len(), 1);
 /// # Ok::<(), gica_pki::Error>(())
 /// ```
 #[derive(Clone, Debug, Default)]

@@ -606,7 +606,10 @@ impl Responder {
                 produced_at: times.produced_at,
             });
         }
-        let next_update = generalized(this_update + self.config.validity)?;
+        let next_update = generalized(crate::time::add_saturating(
+            this_update,
+            self.config.validity,
+        ))?;
         let (this_update, produced_at) = (generalized(this_update)?, generalized(produced_at)?);
         let mut extended_revoke = false;
         let mut responses = Vec::with_capacity(answers.len());
