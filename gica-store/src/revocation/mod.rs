@@ -1,11 +1,17 @@
-//! The revocation store: what each issuer issued and revoked, and each issuer's CRL number.
+//! The revocation store: what each issuer issued and revoked, each issuer's CRL numbers and
+//! published CRL, and the change log responders follow.
 //!
-//! One trait, [`RevocationStore`], two backends with the same schema and the same test suite:
-//! SQLite (embedded default, a file) and PostgreSQL (several responders sharing one database).
+//! Two narrow traits: [`StatusSource`] reads (what an OCSP responder needs) and
+//! [`RevocationWriter`] writes (admin commands, CRL publishing); [`RevocationStore`] is both.
+//! Two backends with the same schema and the same test suite: [`SqliteStore`] (embedded
+//! default, a file) and [`PgStore`] (several responders sharing one database); [`AnyStore`]
+//! is either, chosen by URL.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use gica_pki::CrlReason;
+
+use crate::{Component, Db, Migration, StoreError};
 
 mod postgres;
 mod sqlite;
@@ -17,22 +23,105 @@ pub use sqlite::SqliteStore;
 /// certificate re-issued with the same key keeps its records.
 pub type IssuerId = String;
 
-/// Why a store operation failed.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// The database failed or refused.
-    #[error("database: {0}")]
-    Database(#[from] sqlx::Error),
-    /// The URL is not `sqlite:PATH` or `postgres://...`.
-    #[error("unsupported database URL {0:?}: use sqlite:PATH or postgres://...")]
-    Url(String),
-    /// A value read back is not what the schema allows.
-    #[error("corrupt row: {0}")]
-    Corrupt(String),
-    /// A write the store does not take.
-    #[error("refused: {0}")]
-    Refused(String),
-}
+/// The revocation store's migrations (component `revocation`).
+///
+/// Version 1 is the schema gica-ocsp-server created before migrations were recorded, in the
+/// same `CREATE ... IF NOT EXISTS` statements: on a database made by that code it changes
+/// nothing and is recorded as applied. Version 2 adds the index CRLs are read through.
+pub const MIGRATIONS: Component = Component {
+    name: "revocation",
+    migrations: &[
+        Migration {
+            version: 1,
+            name: "certs, crl_numbers, crls, changes",
+            sqlite: &[
+                "CREATE TABLE IF NOT EXISTS certs (
+                    issuer TEXT NOT NULL CHECK (issuer <> ''),
+                    serial BLOB NOT NULL CHECK (length(serial) BETWEEN 1 AND 64),
+                    not_after BIGINT,
+                    status TEXT NOT NULL CHECK (status IN ('V', 'R')),
+                    revocation_time BIGINT,
+                    reason SMALLINT,
+                    invalidity_date BIGINT,
+                    PRIMARY KEY (issuer, serial),
+                    CHECK ((status = 'R') = (revocation_time IS NOT NULL))
+                ) WITHOUT ROWID",
+                "CREATE INDEX IF NOT EXISTS certs_revoked ON certs (issuer) WHERE status = 'R'",
+                "CREATE TABLE IF NOT EXISTS crl_numbers (
+                    issuer TEXT PRIMARY KEY,
+                    last_number BIGINT NOT NULL
+                )",
+                // The newest CRL of each issuer, so every responder sharing the store serves
+                // the same one (CRL numbers never go back between instances).
+                "CREATE TABLE IF NOT EXISTS crls (
+                    issuer TEXT PRIMARY KEY,
+                    number BIGINT NOT NULL,
+                    this_update BIGINT NOT NULL,
+                    next_update BIGINT NOT NULL,
+                    der BLOB NOT NULL
+                )",
+                // AUTOINCREMENT: a seq is never reused, even after the newest row is deleted.
+                "CREATE TABLE IF NOT EXISTS changes (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    issuer TEXT NOT NULL,
+                    serial BLOB NOT NULL,
+                    recorded_at BIGINT NOT NULL
+                )",
+            ],
+            postgres: &[
+                "CREATE TABLE IF NOT EXISTS certs (
+                    issuer TEXT NOT NULL CHECK (issuer <> ''),
+                    serial BYTEA NOT NULL CHECK (length(serial) BETWEEN 1 AND 64),
+                    not_after BIGINT,
+                    status TEXT NOT NULL CHECK (status IN ('V', 'R')),
+                    revocation_time BIGINT,
+                    reason SMALLINT,
+                    invalidity_date BIGINT,
+                    PRIMARY KEY (issuer, serial),
+                    CHECK ((status = 'R') = (revocation_time IS NOT NULL))
+                )",
+                "CREATE INDEX IF NOT EXISTS certs_revoked ON certs (issuer) WHERE status = 'R'",
+                "CREATE TABLE IF NOT EXISTS crl_numbers (
+                    issuer TEXT PRIMARY KEY,
+                    last_number BIGINT NOT NULL
+                )",
+                "CREATE TABLE IF NOT EXISTS crls (
+                    issuer TEXT PRIMARY KEY,
+                    number BIGINT NOT NULL,
+                    this_update BIGINT NOT NULL,
+                    next_update BIGINT NOT NULL,
+                    der BYTEA NOT NULL
+                )",
+                "CREATE TABLE IF NOT EXISTS changes (
+                    seq BIGSERIAL PRIMARY KEY,
+                    issuer TEXT NOT NULL,
+                    serial BYTEA NOT NULL,
+                    recorded_at BIGINT NOT NULL
+                )",
+            ],
+        },
+        // A CRL reads an issuer's revoked rows in numeric serial order: this index holds
+        // them in that order with every column an entry needs, so the read is one ordered
+        // index scan (no sort of a million rows, no table lookups). It leads with the issuer
+        // under the same condition as certs_revoked, which it replaces.
+        Migration {
+            version: 2,
+            name: "certs_crl: revoked entries in serial order",
+            sqlite: &[
+                "CREATE INDEX IF NOT EXISTS certs_crl ON certs \
+                 (issuer, length(serial), serial, revocation_time, reason, invalidity_date) \
+                 WHERE status = 'R'",
+                "DROP INDEX IF EXISTS certs_revoked",
+                "ANALYZE certs",
+            ],
+            postgres: &[
+                "CREATE INDEX IF NOT EXISTS certs_crl ON certs (issuer, length(serial), serial) \
+                 INCLUDE (revocation_time, reason, invalidity_date) WHERE status = 'R'",
+                "DROP INDEX IF EXISTS certs_revoked",
+            ],
+        },
+    ],
+};
 
 /// Status of a certificate as recorded.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -83,84 +172,147 @@ pub struct ImportSummary {
     pub malformed: Vec<(usize, String)>,
 }
 
-/// The revoked entries of one CRL, packed: every serial in one buffer and fixed-size entries
-/// beside it, so a million entries cost two growing buffers (about 60 bytes an entry), not a
-/// million allocations.
+/// The revoked entries of one CRL, packed into ONE buffer: per entry the serial's length
+/// and octets, the revocation time, a flags octet (reason code, invalidityDate present) and
+/// the invalidityDate if any: about 27 octets for a 16-octet serial, half of what the entry
+/// takes in the CRL, and no allocation per entry.
 ///
 /// ```
 /// use std::time::{Duration, UNIX_EPOCH};
-/// use gica_ocsp_server::store::RevokedList;
+/// use gica_store::revocation::RevokedList;
 /// use gica_pki::CrlReason;
 ///
 /// let mut list = RevokedList::default();
 /// let t = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
-/// list.push(&[0x01, 0x02], t, Some(CrlReason::KeyCompromise), None);
-/// list.push(&[0x7f; 20], t, None, Some(t));
+/// list.push(&[0x01, 0x02], t, Some(CrlReason::KeyCompromise), None)?;
+/// list.push(&[0x7f; 20], t, None, Some(t))?;
 /// let entries: Vec<_> = list.iter().collect();
 /// assert_eq!((list.len(), entries[1].serial.len()), (2, 20));
+/// # Ok::<(), gica_store::StoreError>(())
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RevokedList {
-    serials: Vec<u8>,
-    entries: Vec<PackedEntry>,
+    data: Vec<u8>,
+    len: usize,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct PackedEntry {
-    /// End of this entry's serial in `serials` (it starts where the previous one ends).
-    serial_end: usize,
-    time: SystemTime,
-    reason: Option<CrlReason>,
-    invalidity_date: Option<SystemTime>,
-}
+/// Flags octet: the reason code in the low bits, or this for none.
+const NO_REASON: u8 = 0x7f;
+/// Flags octet: an invalidityDate follows.
+const HAS_INVALIDITY: u8 = 0x80;
 
 impl RevokedList {
-    /// Appends an entry; callers keep them in serial order.
+    /// Appends an entry; callers keep them in serial order. Times are kept in whole seconds.
+    /// A serial longer than 255 octets (the store holds at most 64) is refused.
     pub fn push(
         &mut self,
         serial: &[u8],
         time: SystemTime,
         reason: Option<CrlReason>,
         invalidity_date: Option<SystemTime>,
-    ) {
-        self.serials.extend_from_slice(serial);
-        self.entries.push(PackedEntry {
-            serial_end: self.serials.len(),
-            time,
+    ) -> Result<(), StoreError> {
+        self.push_secs(
+            serial,
+            unix_secs(time),
             reason,
-            invalidity_date,
-        });
+            invalidity_date.map(unix_secs),
+        )
+    }
+
+    /// [`push`](Self::push) with times in seconds since the epoch, as the store keeps them.
+    fn push_secs(
+        &mut self,
+        serial: &[u8],
+        time: i64,
+        reason: Option<CrlReason>,
+        invalidity_date: Option<i64>,
+    ) -> Result<(), StoreError> {
+        let len = u8::try_from(serial.len())
+            .map_err(|_| StoreError::corrupt("serial length", serial.len()))?;
+        let mut flags = reason.map_or(NO_REASON, CrlReason::code);
+        if invalidity_date.is_some() {
+            flags |= HAS_INVALIDITY;
+        }
+        self.data.push(len);
+        self.data.extend_from_slice(serial);
+        self.data.extend_from_slice(&time.to_le_bytes());
+        self.data.push(flags);
+        if let Some(at) = invalidity_date {
+            self.data.extend_from_slice(&at.to_le_bytes());
+        }
+        self.len += 1;
+        Ok(())
     }
 
     /// Number of entries.
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.len
     }
 
     /// No entries.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.len == 0
     }
 
-    /// The entries, in the order pushed, ready for [`gica_pki::crl::build_crl`].
-    pub fn iter(&self) -> impl Iterator<Item = gica_pki::crl::RevokedEntry<'_>> + '_ {
-        let mut start = 0;
-        self.entries.iter().map(move |e| {
-            let serial = &self.serials[start..e.serial_end];
-            start = e.serial_end;
-            let mut entry = gica_pki::crl::RevokedEntry::new(serial, e.time);
-            if let Some(reason) = e.reason {
-                entry = entry.reason(reason);
-            }
-            if let Some(at) = e.invalidity_date {
-                entry = entry.invalidity_date(at);
-            }
-            entry
-        })
+    /// The entries, in the order pushed, ready for [`gica_pki::crl::build_crl`] (which sizes
+    /// its output from the exact count).
+    pub fn iter(&self) -> Entries<'_> {
+        Entries {
+            rest: &self.data,
+            left: self.len,
+        }
     }
 }
 
-/// What one CRL is made of, read consistently by [`RevocationStore::crl_snapshot`].
+/// Iterator over a [`RevokedList`].
+#[derive(Clone, Debug)]
+pub struct Entries<'a> {
+    rest: &'a [u8],
+    left: usize,
+}
+
+impl<'a> Entries<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        let (head, rest) = self.rest.split_at_checked(n)?;
+        self.rest = rest;
+        Some(head)
+    }
+
+    fn secs(&mut self) -> Option<SystemTime> {
+        let bytes = self.take(8)?.try_into().ok()?;
+        from_unix_secs(i64::from_le_bytes(bytes))
+    }
+}
+
+impl<'a> Iterator for Entries<'a> {
+    type Item = gica_pki::crl::RevokedEntry<'a>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        // Only `push_secs` writes the buffer, and times came from SystemTime: a `None` here
+        // only ends the list.
+        let len = usize::from(*self.take(1)?.first()?);
+        let serial = self.take(len)?;
+        let time = self.secs()?;
+        let flags = *self.take(1)?.first()?;
+        let mut entry = gica_pki::crl::RevokedEntry::new(serial, time);
+        if let Some(reason) = CrlReason::from_code(flags & !HAS_INVALIDITY) {
+            entry = entry.reason(reason);
+        }
+        if flags & HAS_INVALIDITY != 0 {
+            entry = entry.invalidity_date(self.secs()?);
+        }
+        self.left -= 1;
+        Some(entry)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.left, Some(self.left))
+    }
+}
+
+impl ExactSizeIterator for Entries<'_> {}
+
+/// What one CRL is made of, read consistently by [`RevocationWriter::crl_snapshot`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CrlSnapshot {
     /// cRLNumber.
@@ -184,7 +336,7 @@ pub struct PublishedCrl {
     pub der: Vec<u8>,
 }
 
-/// What [`RevocationStore::published_crl_meta`] tells of a published CRL, without its bytes.
+/// What [`StatusSource::published_crl_meta`] tells of a published CRL, without its bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PublishedCrlMeta {
     /// cRLNumber.
@@ -195,7 +347,7 @@ pub struct PublishedCrlMeta {
     pub next_update: SystemTime,
 }
 
-/// A revocation change seen by [`RevocationStore::changes_since`].
+/// A revocation change seen by [`StatusSource::changes_since`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Change {
     /// Monotonic sequence number of the change.
@@ -206,16 +358,47 @@ pub struct Change {
     pub serial: Vec<u8>,
 }
 
-/// The record of issued and revoked certificates. Writes are durable when the call returns.
+/// Reading the revocation store: what an OCSP responder needs.
+///
+/// Times are whole seconds; serials are looked up by magnitude (leading zero octets are
+/// dropped). The methods return `Send` futures, so code generic over the store can
+/// `tokio::spawn` them; an implementation may still write them as `async fn`.
+pub trait StatusSource: Send + Sync {
+    /// The record of one certificate, if any.
+    fn status(
+        &self,
+        issuer: &str,
+        serial: &[u8],
+    ) -> impl Future<Output = Result<Option<CertRecord>, StoreError>> + Send;
+    /// Every revoked record of an issuer, ordered by serial.
+    fn revoked(
+        &self,
+        issuer: &str,
+    ) -> impl Future<Output = Result<Vec<CertRecord>, StoreError>> + Send;
+    /// Revocations recorded after `seq`, oldest first, at most `limit`.
+    fn changes_since(
+        &self,
+        seq: i64,
+        limit: i64,
+    ) -> impl Future<Output = Result<Vec<Change>, StoreError>> + Send;
+    /// The number and times of the issuer's published CRL, without its bytes.
+    fn published_crl_meta(
+        &self,
+        issuer: &str,
+    ) -> impl Future<Output = Result<Option<PublishedCrlMeta>, StoreError>> + Send;
+    /// The issuer's published CRL.
+    fn published_crl(
+        &self,
+        issuer: &str,
+    ) -> impl Future<Output = Result<Option<PublishedCrl>, StoreError>> + Send;
+}
+
+/// Writing the revocation store: revocations, issued certificates, CRL numbers and
+/// published CRLs. Writes are durable when the call returns.
 ///
 /// Times are kept in whole seconds (RFC 5280 times have no fraction): a fraction is dropped.
 /// Serials are normalised to their magnitude (leading zero octets dropped) on the way in.
-///
-/// The methods return `Send` futures, so code generic over the store can `tokio::spawn` them;
-/// an implementation may still write them as `async fn`.
-pub trait RevocationStore: Send + Sync {
-    /// Creates the schema if missing (idempotent).
-    fn migrate(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
+pub trait RevocationWriter: Send + Sync {
     /// Records an issued certificate (status valid) unless a record exists.
     fn record_issued(
         &self,
@@ -232,17 +415,11 @@ pub trait RevocationStore: Send + Sync {
         reason: Option<CrlReason>,
         invalidity_date: Option<SystemTime>,
     ) -> impl Future<Output = Result<RevokeOutcome, StoreError>> + Send;
-    /// The record of one certificate, if any.
-    fn status(
+    /// Imports records in one transaction: all or nothing.
+    fn import(
         &self,
-        issuer: &str,
-        serial: &[u8],
-    ) -> impl Future<Output = Result<Option<CertRecord>, StoreError>> + Send;
-    /// Every revoked record of an issuer, ordered by serial (for CRLs).
-    fn revoked(
-        &self,
-        issuer: &str,
-    ) -> impl Future<Output = Result<Vec<CertRecord>, StoreError>> + Send;
+        records: &[CertRecord],
+    ) -> impl Future<Output = Result<ImportSummary, StoreError>> + Send;
     /// Atomically takes the issuer's next CRL number: strictly greater than every number
     /// handed out before, across restarts and concurrent writers. The first is 1.
     fn next_crl_number(&self, issuer: &str)
@@ -254,12 +431,6 @@ pub trait RevocationStore: Send + Sync {
         &self,
         issuer: &str,
     ) -> impl Future<Output = Result<CrlSnapshot, StoreError>> + Send;
-    /// Revocations recorded after `seq`, oldest first, at most `limit`.
-    fn changes_since(
-        &self,
-        seq: i64,
-        limit: i64,
-    ) -> impl Future<Output = Result<Vec<Change>, StoreError>> + Send;
     /// Publishes `crl` as the issuer's current CRL unless one with a number at least as high
     /// is published already; returns whether it was.
     fn publish_crl(
@@ -267,28 +438,18 @@ pub trait RevocationStore: Send + Sync {
         issuer: &str,
         crl: &PublishedCrl,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
-    /// The number and times of the issuer's published CRL, without its bytes.
-    fn published_crl_meta(
-        &self,
-        issuer: &str,
-    ) -> impl Future<Output = Result<Option<PublishedCrlMeta>, StoreError>> + Send;
-    /// The issuer's published CRL.
-    fn published_crl(
-        &self,
-        issuer: &str,
-    ) -> impl Future<Output = Result<Option<PublishedCrl>, StoreError>> + Send;
     /// Deletes change-log entries recorded before `before`; returns how many. Sequence
     /// numbers are never reused afterwards, so a follower's position stays valid.
     fn prune_changes(
         &self,
         before: SystemTime,
     ) -> impl Future<Output = Result<u64, StoreError>> + Send;
-    /// Imports records in one transaction: all or nothing.
-    fn import(
-        &self,
-        records: &[CertRecord],
-    ) -> impl Future<Output = Result<ImportSummary, StoreError>> + Send;
 }
+
+/// Both halves of the revocation store.
+pub trait RevocationStore: StatusSource + RevocationWriter {}
+
+impl<T: StatusSource + RevocationWriter> RevocationStore for T {}
 
 /// A store chosen at run time by its URL.
 #[derive(Clone, Debug)]
@@ -300,20 +461,26 @@ pub enum AnyStore {
 }
 
 impl AnyStore {
-    /// Connects by URL (`sqlite:PATH`, created if missing; `postgres://...`, where
-    /// `?options=-csearch_path%3Dname` picks a schema) and creates the schema if missing.
+    /// Connects by URL (see [`Db::connect`]) and applies the store's [`MIGRATIONS`].
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        let store = if url.starts_with("sqlite:") {
-            Self::Sqlite(SqliteStore::connect(url).await?)
-        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Self::Postgres(PgStore::connect(url).await?)
-        } else {
-            // Only the scheme: the rest may hold a password.
-            let scheme = url.split_once(':').map_or("", |(scheme, _)| scheme);
-            return Err(StoreError::Url(format!("{scheme}:...")));
-        };
-        store.migrate().await?;
-        Ok(store)
+        Self::open(Db::connect(url).await?).await
+    }
+
+    /// The revocation store in `db`, after applying its [`MIGRATIONS`].
+    pub async fn open(db: Db) -> Result<Self, StoreError> {
+        db.migrate(&MIGRATIONS).await?;
+        Ok(match db {
+            Db::Sqlite(pool) => Self::Sqlite(SqliteStore::from_pool(pool)),
+            Db::Postgres(pool) => Self::Postgres(PgStore::from_pool(pool)),
+        })
+    }
+
+    /// The database, to share with other components.
+    pub fn db(&self) -> Db {
+        match self {
+            Self::Sqlite(s) => Db::Sqlite(s.pool().clone()),
+            Self::Postgres(s) => Db::Postgres(s.pool().clone()),
+        }
     }
 }
 
@@ -327,11 +494,32 @@ macro_rules! on_backend {
     };
 }
 
-impl RevocationStore for AnyStore {
-    async fn migrate(&self) -> Result<(), StoreError> {
-        on_backend!(self, s => s.migrate())
+impl StatusSource for AnyStore {
+    async fn status(&self, issuer: &str, serial: &[u8]) -> Result<Option<CertRecord>, StoreError> {
+        on_backend!(self, s => s.status(issuer, serial))
     }
 
+    async fn revoked(&self, issuer: &str) -> Result<Vec<CertRecord>, StoreError> {
+        on_backend!(self, s => s.revoked(issuer))
+    }
+
+    async fn changes_since(&self, seq: i64, limit: i64) -> Result<Vec<Change>, StoreError> {
+        on_backend!(self, s => s.changes_since(seq, limit))
+    }
+
+    async fn published_crl_meta(
+        &self,
+        issuer: &str,
+    ) -> Result<Option<PublishedCrlMeta>, StoreError> {
+        on_backend!(self, s => s.published_crl_meta(issuer))
+    }
+
+    async fn published_crl(&self, issuer: &str) -> Result<Option<PublishedCrl>, StoreError> {
+        on_backend!(self, s => s.published_crl(issuer))
+    }
+}
+
+impl RevocationWriter for AnyStore {
     async fn record_issued(
         &self,
         issuer: &str,
@@ -352,58 +540,43 @@ impl RevocationStore for AnyStore {
         on_backend!(self, s => s.revoke(issuer, serial, time, reason, invalidity_date))
     }
 
-    async fn status(&self, issuer: &str, serial: &[u8]) -> Result<Option<CertRecord>, StoreError> {
-        on_backend!(self, s => s.status(issuer, serial))
-    }
-
-    async fn revoked(&self, issuer: &str) -> Result<Vec<CertRecord>, StoreError> {
-        on_backend!(self, s => s.revoked(issuer))
+    async fn import(&self, records: &[CertRecord]) -> Result<ImportSummary, StoreError> {
+        on_backend!(self, s => s.import(records))
     }
 
     async fn next_crl_number(&self, issuer: &str) -> Result<u64, StoreError> {
         on_backend!(self, s => s.next_crl_number(issuer))
     }
 
-    async fn changes_since(&self, seq: i64, limit: i64) -> Result<Vec<Change>, StoreError> {
-        on_backend!(self, s => s.changes_since(seq, limit))
-    }
-
     async fn crl_snapshot(&self, issuer: &str) -> Result<CrlSnapshot, StoreError> {
         on_backend!(self, s => s.crl_snapshot(issuer))
-    }
-
-    async fn prune_changes(&self, before: SystemTime) -> Result<u64, StoreError> {
-        on_backend!(self, s => s.prune_changes(before))
     }
 
     async fn publish_crl(&self, issuer: &str, crl: &PublishedCrl) -> Result<bool, StoreError> {
         on_backend!(self, s => s.publish_crl(issuer, crl))
     }
 
-    async fn published_crl_meta(
-        &self,
-        issuer: &str,
-    ) -> Result<Option<PublishedCrlMeta>, StoreError> {
-        on_backend!(self, s => s.published_crl_meta(issuer))
-    }
-
-    async fn published_crl(&self, issuer: &str) -> Result<Option<PublishedCrl>, StoreError> {
-        on_backend!(self, s => s.published_crl(issuer))
-    }
-
-    async fn import(&self, records: &[CertRecord]) -> Result<ImportSummary, StoreError> {
-        on_backend!(self, s => s.import(records))
+    async fn prune_changes(&self, before: SystemTime) -> Result<u64, StoreError> {
+        on_backend!(self, s => s.prune_changes(before))
     }
 }
 
 /// The serial's magnitude: leading zero octets dropped.
-pub(crate) fn magnitude(serial: &[u8]) -> &[u8] {
+pub fn magnitude(serial: &[u8]) -> &[u8] {
     let start = serial.iter().position(|b| *b != 0).unwrap_or(serial.len());
     &serial[start..]
 }
 
 /// Whole seconds since the epoch, rounded down; saturates far outside any certificate's life.
-pub(crate) fn unix_secs(t: SystemTime) -> i64 {
+///
+/// ```
+/// use std::time::{Duration, UNIX_EPOCH};
+/// use gica_store::revocation::{from_unix_secs, unix_secs};
+/// let t = UNIX_EPOCH - Duration::from_millis(1500);
+/// assert_eq!(unix_secs(t), -2);
+/// assert_eq!(from_unix_secs(-2), Some(UNIX_EPOCH - Duration::from_secs(2)));
+/// ```
+pub fn unix_secs(t: SystemTime) -> i64 {
     match t.duration_since(UNIX_EPOCH) {
         Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
         Err(e) => {
@@ -419,7 +592,7 @@ pub(crate) fn unix_secs(t: SystemTime) -> i64 {
 }
 
 /// The instant `secs` seconds after (or before) the epoch, if the platform can hold it.
-pub(crate) fn from_unix_secs(secs: i64) -> Option<SystemTime> {
+pub fn from_unix_secs(secs: i64) -> Option<SystemTime> {
     let d = Duration::from_secs(secs.unsigned_abs());
     if secs >= 0 {
         UNIX_EPOCH.checked_add(d)
@@ -452,10 +625,9 @@ pub(crate) fn refuse_remove_from_crl(records: &[CertRecord]) -> Result<(), Store
         )
     });
     match bad {
-        Some(r) => Err(StoreError::Refused(format!(
-            "serial {}: removeFromCRL is for delta CRLs (a released hold), not a revocation",
-            hex::encode(&r.serial)
-        ))),
+        Some(r) => Err(StoreError::RemoveFromCrl {
+            serial: r.serial.clone(),
+        }),
         None => Ok(()),
     }
 }
@@ -470,15 +642,27 @@ where
     let number: i64 = row.try_get(0)?;
     Ok(PublishedCrlMeta {
         number: u64::try_from(number)
-            .map_err(|_| StoreError::Corrupt(format!("CRL number {number}")))?,
+            .map_err(|_| StoreError::corrupt("CRL number", number))?,
         this_update: stored_time(row.try_get(1)?)?,
         next_update: stored_time(row.try_get(2)?)?,
     })
 }
 
+/// The CRL number a `NEXT_CRL_NUMBER` statement returned, checked.
+pub(crate) fn crl_number<R>(row: Option<&R>) -> Result<u64, StoreError>
+where
+    R: sqlx::Row,
+    usize: sqlx::ColumnIndex<R>,
+    i64: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    let row = row.ok_or_else(|| StoreError::corrupt("CRL number", "missing"))?;
+    let number: i64 = row.try_get(0)?;
+    u64::try_from(number).map_err(|_| StoreError::corrupt("CRL number", number))
+}
+
 /// A stored time, checked.
 pub(crate) fn stored_time(secs: i64) -> Result<SystemTime, StoreError> {
-    from_unix_secs(secs).ok_or_else(|| StoreError::Corrupt(format!("time {secs}")))
+    from_unix_secs(secs).ok_or_else(|| StoreError::corrupt("time", secs))
 }
 
 /// A stored reason code, checked.
@@ -487,7 +671,7 @@ pub(crate) fn stored_reason(code: Option<i16>) -> Result<Option<CrlReason>, Stor
         u8::try_from(code)
             .ok()
             .and_then(CrlReason::from_code)
-            .ok_or_else(|| StoreError::Corrupt(format!("reason code {code}")))
+            .ok_or_else(|| StoreError::corrupt("reason code", code))
     })
     .transpose()
 }
@@ -502,7 +686,7 @@ impl CertRow {
                 reason: stored_reason(self.reason)?,
                 invalidity_date: self.invalidity_date.map(time).transpose()?,
             },
-            (status, _) => return Err(StoreError::Corrupt(format!("status {status:?}"))),
+            (status, _) => return Err(StoreError::corrupt("status", format!("{status:?}"))),
         };
         Ok(CertRecord {
             issuer: self.issuer,
@@ -587,10 +771,10 @@ mod sql {
         "SELECT seq, issuer, serial FROM changes WHERE seq > $1 ORDER BY seq LIMIT $2";
 }
 
-/// Implements [`RevocationStore`] for a sqlx backend `$store` over database `$db`, with the
-/// statements in [`sql`]. `$store` has a field `pool` and three constants: `BEGIN_WRITE`
-/// (starts a write transaction), `LOCK_CHANGES` (run next, to serialise the writers of
-/// `changes` so that `seq` order is commit order) and `SCHEMA` (run by `migrate`).
+/// Implements [`StatusSource`] and [`RevocationWriter`] for a sqlx backend `$store` over
+/// database `$db`, with the statements in [`sql`]. `$store` has a field `pool` and two
+/// constants: `BEGIN_WRITE` (starts a write transaction) and `LOCK_CHANGES` (run next, to
+/// serialise the writers of `changes` so that `seq` order is commit order).
 macro_rules! sql_store {
     ($store:ty, $db:ty) => {
         impl $store {
@@ -607,10 +791,10 @@ macro_rules! sql_store {
             /// a V one and is a change.
             async fn write_records(
                 tx: &mut sqlx::Transaction<'static, $db>,
-                records: &[$crate::store::CertRecord],
+                records: &[$crate::revocation::CertRecord],
             ) -> Result<u64, sqlx::Error> {
-                use $crate::store::{magnitude, sql};
-                let now = $crate::store::unix_secs(std::time::SystemTime::now());
+                use $crate::revocation::{magnitude, sql};
+                let now = $crate::revocation::unix_secs(std::time::SystemTime::now());
                 let mut written = 0;
                 let mut batch = Vec::with_capacity(sql::BATCH.min(records.len()));
                 let mut keys = std::collections::HashSet::new();
@@ -635,11 +819,11 @@ macro_rules! sql_store {
             /// `write_records` for records with distinct serials.
             async fn write_batch(
                 tx: &mut sqlx::Transaction<'static, $db>,
-                batch: &[&$crate::store::CertRecord],
+                batch: &[&$crate::revocation::CertRecord],
                 now: i64,
             ) -> Result<u64, sqlx::Error> {
                 use sqlx::Row as _;
-                use $crate::store::{CertRecord, RecordStatus, magnitude, sql, unix_secs};
+                use $crate::revocation::{CertRecord, RecordStatus, magnitude, sql, unix_secs};
                 let (valid, revoked): (Vec<&CertRecord>, Vec<&CertRecord>) = batch
                     .iter()
                     .copied()
@@ -702,11 +886,43 @@ macro_rules! sql_store {
                 Ok(written)
             }
 
+            /// The issuer's revoked entries in serial order, streamed row by row into one
+            /// packed list: no row set, no allocation per entry.
+            async fn crl_entries(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                issuer: &str,
+            ) -> Result<$crate::revocation::RevokedList, $crate::StoreError> {
+                use futures_util::TryStreamExt as _;
+                use sqlx::Row as _;
+                use $crate::StoreError;
+                use $crate::revocation::{sql, stored_reason, stored_time};
+                let mut revoked = $crate::revocation::RevokedList::default();
+                let mut rows = sqlx::query(sql::SELECT_CRL_ENTRIES)
+                    .bind(issuer)
+                    .fetch(&mut **tx);
+                while let Some(row) = rows.try_next().await? {
+                    let serial: &[u8] = row.try_get(0)?;
+                    let time: Option<i64> = row.try_get(1)?;
+                    let time = time.ok_or_else(|| StoreError::corrupt("revocation time", "NULL"))?;
+                    let reason = stored_reason(row.try_get(2)?)?;
+                    if reason == Some(gica_pki::CrlReason::RemoveFromCrl) {
+                        // A released hold stored by an earlier version: not revoked (RFC 5280
+                        // 5.3.1), and build_crl would refuse the entry.
+                        continue;
+                    }
+                    let invalidity: Option<i64> = row.try_get(3)?;
+                    stored_time(time)?;
+                    invalidity.map(stored_time).transpose()?;
+                    revoked.push_secs(serial, time, reason, invalidity)?;
+                }
+                Ok(revoked)
+            }
+
             fn decode(
                 row: &<$db as sqlx::Database>::Row,
-            ) -> Result<$crate::store::CertRecord, $crate::store::StoreError> {
+            ) -> Result<$crate::revocation::CertRecord, $crate::revocation::StoreError> {
                 use sqlx::Row as _;
-                $crate::store::CertRow {
+                $crate::revocation::CertRow {
                     issuer: row.try_get("issuer")?,
                     serial: row.try_get("serial")?,
                     not_after: row.try_get("not_after")?,
@@ -719,23 +935,103 @@ macro_rules! sql_store {
             }
         }
 
-        impl $crate::store::RevocationStore for $store {
-            async fn migrate(&self) -> Result<(), $crate::store::StoreError> {
-                let mut tx = self.pool.begin_with(Self::BEGIN_WRITE).await?;
-                for statement in Self::SCHEMA {
-                    sqlx::query(statement).execute(&mut *tx).await?;
-                }
-                tx.commit().await?;
-                Ok(())
+
+        impl $crate::revocation::StatusSource for $store {
+            async fn status(
+                &self,
+                issuer: &str,
+                serial: &[u8],
+            ) -> Result<Option<$crate::revocation::CertRecord>, $crate::StoreError> {
+                use $crate::revocation::{magnitude, sql};
+                sqlx::query(sql::SELECT_ONE)
+                    .bind(issuer)
+                    .bind(magnitude(serial))
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .map(|row| Self::decode(&row))
+                    .transpose()
             }
 
+            async fn revoked(
+                &self,
+                issuer: &str,
+            ) -> Result<Vec<$crate::revocation::CertRecord>, $crate::StoreError> {
+                sqlx::query($crate::revocation::sql::SELECT_REVOKED)
+                    .bind(issuer)
+                    .fetch_all(&self.pool)
+                    .await?
+                    .iter()
+                    .map(Self::decode)
+                    .collect()
+            }
+
+            async fn changes_since(
+                &self,
+                seq: i64,
+                limit: i64,
+            ) -> Result<Vec<$crate::revocation::Change>, $crate::StoreError> {
+                use sqlx::Row as _;
+                if limit <= 0 {
+                    return Ok(Vec::new());
+                }
+                let rows = sqlx::query($crate::revocation::sql::CHANGES_SINCE)
+                    .bind(seq)
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter()
+                    .map(|row| {
+                        Ok($crate::revocation::Change {
+                            seq: row.try_get("seq")?,
+                            issuer: row.try_get("issuer")?,
+                            serial: row.try_get("serial")?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn published_crl_meta(
+                &self,
+                issuer: &str,
+            ) -> Result<Option<$crate::revocation::PublishedCrlMeta>, $crate::StoreError> {
+                let row = sqlx::query($crate::revocation::sql::PUBLISHED_CRL_META)
+                    .bind(issuer)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.map(|row| $crate::revocation::published_meta(&row))
+                    .transpose()
+            }
+
+            async fn published_crl(
+                &self,
+                issuer: &str,
+            ) -> Result<Option<$crate::revocation::PublishedCrl>, $crate::StoreError> {
+                use sqlx::Row as _;
+                let row = sqlx::query($crate::revocation::sql::PUBLISHED_CRL)
+                    .bind(issuer)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.map(|row| {
+                    let meta = $crate::revocation::published_meta(&row)?;
+                    Ok($crate::revocation::PublishedCrl {
+                        number: meta.number,
+                        this_update: meta.this_update,
+                        next_update: meta.next_update,
+                        der: row.try_get(3)?,
+                    })
+                })
+                .transpose()
+            }
+        }
+
+        impl $crate::revocation::RevocationWriter for $store {
             async fn record_issued(
                 &self,
                 issuer: &str,
                 serial: &[u8],
                 not_after: Option<std::time::SystemTime>,
-            ) -> Result<(), $crate::store::StoreError> {
-                use $crate::store::{magnitude, sql, unix_secs};
+            ) -> Result<(), $crate::StoreError> {
+                use $crate::revocation::{magnitude, sql, unix_secs};
                 sqlx::query(sql::INSERT_VALID)
                     .bind(issuer)
                     .bind(magnitude(serial))
@@ -752,8 +1048,8 @@ macro_rules! sql_store {
                 time: std::time::SystemTime,
                 reason: Option<gica_pki::CrlReason>,
                 invalidity_date: Option<std::time::SystemTime>,
-            ) -> Result<$crate::store::RevokeOutcome, $crate::store::StoreError> {
-                use $crate::store::{CertRecord, RecordStatus, RevokeOutcome};
+            ) -> Result<$crate::revocation::RevokeOutcome, $crate::StoreError> {
+                use $crate::revocation::{CertRecord, RecordStatus, RevokeOutcome};
                 let record = CertRecord {
                     issuer: issuer.to_owned(),
                     serial: serial.to_vec(),
@@ -772,197 +1068,81 @@ macro_rules! sql_store {
                 })
             }
 
-            async fn status(
+            async fn import(
                 &self,
-                issuer: &str,
-                serial: &[u8],
-            ) -> Result<Option<$crate::store::CertRecord>, $crate::store::StoreError> {
-                use $crate::store::{magnitude, sql};
-                sqlx::query(sql::SELECT_ONE)
-                    .bind(issuer)
-                    .bind(magnitude(serial))
-                    .fetch_optional(&self.pool)
-                    .await?
-                    .map(|row| Self::decode(&row))
-                    .transpose()
+                records: &[$crate::revocation::CertRecord],
+            ) -> Result<$crate::revocation::ImportSummary, $crate::StoreError> {
+                $crate::revocation::refuse_remove_from_crl(records)?;
+                let mut tx = self.begin_write().await?;
+                let imported = Self::write_records(&mut tx, records).await?;
+                tx.commit().await?;
+                Ok($crate::revocation::ImportSummary {
+                    imported,
+                    skipped: records.len() as u64 - imported,
+                    malformed: Vec::new(),
+                })
             }
 
-            async fn revoked(
-                &self,
-                issuer: &str,
-            ) -> Result<Vec<$crate::store::CertRecord>, $crate::store::StoreError> {
-                sqlx::query($crate::store::sql::SELECT_REVOKED)
-                    .bind(issuer)
-                    .fetch_all(&self.pool)
-                    .await?
-                    .iter()
-                    .map(Self::decode)
-                    .collect()
-            }
-
-            async fn next_crl_number(
-                &self,
-                issuer: &str,
-            ) -> Result<u64, $crate::store::StoreError> {
-                use sqlx::Row as _;
-                use $crate::store::StoreError;
+            async fn next_crl_number(&self, issuer: &str) -> Result<u64, $crate::StoreError> {
                 // fetch_all runs the statement to completion, which ends SQLite's implicit
                 // transaction before the connection goes back to the pool.
-                let rows = sqlx::query($crate::store::sql::NEXT_CRL_NUMBER)
+                let rows = sqlx::query($crate::revocation::sql::NEXT_CRL_NUMBER)
                     .bind(issuer)
                     .fetch_all(&self.pool)
                     .await?;
-                let row = rows
-                    .first()
-                    .ok_or_else(|| StoreError::Corrupt("no CRL number returned".into()))?;
-                let number: i64 = row.try_get(0)?;
-                u64::try_from(number)
-                    .map_err(|_| StoreError::Corrupt(format!("CRL number {number}")))
+                $crate::revocation::crl_number(rows.first())
             }
 
             async fn crl_snapshot(
                 &self,
                 issuer: &str,
-            ) -> Result<$crate::store::CrlSnapshot, $crate::store::StoreError> {
-                use sqlx::Row as _;
-                use $crate::store::StoreError;
+            ) -> Result<$crate::revocation::CrlSnapshot, $crate::StoreError> {
                 // The write transaction serialises with every revocation (they write
                 // `changes` under the same lock), so number and contents agree.
                 let mut tx = self.begin_write().await?;
-                let rows = sqlx::query($crate::store::sql::NEXT_CRL_NUMBER)
+                let rows = sqlx::query($crate::revocation::sql::NEXT_CRL_NUMBER)
                     .bind(issuer)
                     .fetch_all(&mut *tx)
                     .await?;
-                let row = rows
-                    .first()
-                    .ok_or_else(|| StoreError::Corrupt("no CRL number returned".into()))?;
-                let number: i64 = row.try_get(0)?;
-                let number = u64::try_from(number)
-                    .map_err(|_| StoreError::Corrupt(format!("CRL number {number}")))?;
-                // Row by row into one packed list: no row set, no allocation per entry.
-                let mut revoked = $crate::store::RevokedList::default();
-                {
-                    use futures_util::TryStreamExt as _;
-                    use $crate::store::{stored_reason, stored_time};
-                    let mut rows = sqlx::query($crate::store::sql::SELECT_CRL_ENTRIES)
-                        .bind(issuer)
-                        .fetch(&mut *tx);
-                    while let Some(row) = rows.try_next().await? {
-                        let serial: &[u8] = row.try_get(0)?;
-                        let time: Option<i64> = row.try_get(1)?;
-                        let time = time.ok_or_else(|| {
-                            StoreError::Corrupt("revoked row without revocation time".into())
-                        })?;
-                        let reason = stored_reason(row.try_get(2)?)?;
-                        if reason == Some(gica_pki::CrlReason::RemoveFromCrl) {
-                            // A released hold stored by an earlier version: not revoked
-                            // (RFC 5280 5.3.1), and build_crl would refuse the entry.
-                            continue;
-                        }
-                        let invalidity: Option<i64> = row.try_get(3)?;
-                        revoked.push(
-                            serial,
-                            stored_time(time)?,
-                            reason,
-                            invalidity.map(stored_time).transpose()?,
-                        );
-                    }
-                }
+                let number = $crate::revocation::crl_number(rows.first())?;
+                let revoked = Self::crl_entries(&mut tx, issuer).await?;
                 let at = std::time::SystemTime::now();
                 tx.commit().await?;
-                Ok($crate::store::CrlSnapshot {
+                Ok($crate::revocation::CrlSnapshot {
                     number,
                     revoked,
                     at,
                 })
             }
 
-            async fn changes_since(
-                &self,
-                seq: i64,
-                limit: i64,
-            ) -> Result<Vec<$crate::store::Change>, $crate::store::StoreError> {
-                use sqlx::Row as _;
-                if limit <= 0 {
-                    return Ok(Vec::new());
-                }
-                let rows = sqlx::query($crate::store::sql::CHANGES_SINCE)
-                    .bind(seq)
-                    .bind(limit)
-                    .fetch_all(&self.pool)
-                    .await?;
-                rows.iter()
-                    .map(|row| {
-                        Ok($crate::store::Change {
-                            seq: row.try_get("seq")?,
-                            issuer: row.try_get("issuer")?,
-                            serial: row.try_get("serial")?,
-                        })
-                    })
-                    .collect()
-            }
-
             async fn publish_crl(
                 &self,
                 issuer: &str,
-                crl: &$crate::store::PublishedCrl,
-            ) -> Result<bool, $crate::store::StoreError> {
+                crl: &$crate::revocation::PublishedCrl,
+            ) -> Result<bool, $crate::StoreError> {
                 let number = i64::try_from(crl.number).map_err(|_| {
-                    $crate::store::StoreError::Refused(format!("CRL number {}", crl.number))
+                    $crate::StoreError::CrlNumberRange { number: crl.number }
                 })?;
-                let done = sqlx::query($crate::store::sql::PUBLISH_CRL)
+                let done = sqlx::query($crate::revocation::sql::PUBLISH_CRL)
                     .bind(issuer)
                     .bind(number)
-                    .bind($crate::store::unix_secs(crl.this_update))
-                    .bind($crate::store::unix_secs(crl.next_update))
+                    .bind($crate::revocation::unix_secs(crl.this_update))
+                    .bind($crate::revocation::unix_secs(crl.next_update))
                     .bind(crl.der.as_slice())
                     .execute(&self.pool)
                     .await?;
                 Ok(done.rows_affected() > 0)
             }
 
-            async fn published_crl_meta(
-                &self,
-                issuer: &str,
-            ) -> Result<Option<$crate::store::PublishedCrlMeta>, $crate::store::StoreError> {
-                let row = sqlx::query($crate::store::sql::PUBLISHED_CRL_META)
-                    .bind(issuer)
-                    .fetch_optional(&self.pool)
-                    .await?;
-                row.map(|row| $crate::store::published_meta(&row))
-                    .transpose()
-            }
-
-            async fn published_crl(
-                &self,
-                issuer: &str,
-            ) -> Result<Option<$crate::store::PublishedCrl>, $crate::store::StoreError> {
-                use sqlx::Row as _;
-                let row = sqlx::query($crate::store::sql::PUBLISHED_CRL)
-                    .bind(issuer)
-                    .fetch_optional(&self.pool)
-                    .await?;
-                row.map(|row| {
-                    let meta = $crate::store::published_meta(&row)?;
-                    Ok($crate::store::PublishedCrl {
-                        number: meta.number,
-                        this_update: meta.this_update,
-                        next_update: meta.next_update,
-                        der: row.try_get(3)?,
-                    })
-                })
-                .transpose()
-            }
-
             async fn prune_changes(
                 &self,
                 before: std::time::SystemTime,
-            ) -> Result<u64, $crate::store::StoreError> {
-                use $crate::store::sql::{PRUNE_BATCH, PRUNE_CHANGES};
+            ) -> Result<u64, $crate::StoreError> {
+                use $crate::revocation::sql::{PRUNE_BATCH, PRUNE_CHANGES};
                 let mut deleted = 0;
                 loop {
                     let done = sqlx::query(PRUNE_CHANGES)
-                        .bind($crate::store::unix_secs(before))
+                        .bind($crate::revocation::unix_secs(before))
                         .bind(PRUNE_BATCH)
                         .execute(&self.pool)
                         .await?
@@ -972,21 +1152,6 @@ macro_rules! sql_store {
                         return Ok(deleted);
                     }
                 }
-            }
-
-            async fn import(
-                &self,
-                records: &[$crate::store::CertRecord],
-            ) -> Result<$crate::store::ImportSummary, $crate::store::StoreError> {
-                $crate::store::refuse_remove_from_crl(records)?;
-                let mut tx = self.begin_write().await?;
-                let imported = Self::write_records(&mut tx, records).await?;
-                tx.commit().await?;
-                Ok($crate::store::ImportSummary {
-                    imported,
-                    skipped: records.len() as u64 - imported,
-                    malformed: Vec::new(),
-                })
             }
         }
     };
