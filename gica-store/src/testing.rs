@@ -60,7 +60,10 @@ impl TestDb {
     /// A new pool on it.
     pub async fn connect(&self) -> Db {
         Db::connect(&self.url).await.unwrap_or_else(|e| {
-            panic!("connect to {:?} (GICA_SKIP_POSTGRES=1 skips PostgreSQL): {e}", self.backend)
+            panic!(
+                "connect to {:?} (GICA_SKIP_POSTGRES=1 skips PostgreSQL): {e}",
+                self.backend
+            )
         })
     }
 

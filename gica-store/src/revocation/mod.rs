@@ -108,9 +108,10 @@ pub const MIGRATIONS: Component = Component {
             version: 2,
             name: "certs_crl: revoked entries in serial order",
             sqlite: &[
-                "CREATE INDEX IF NOT EXISTS certs_crl ON certs \
-                 (issuer, length(serial), serial, revocation_time, reason, invalidity_date) \
-                 WHERE status = 'R'",
+                // `status` too: SQLite counts an index as covering only if it holds every
+                // column the query names, even one its WHERE settles.
+                "CREATE INDEX IF NOT EXISTS certs_crl ON certs (issuer, length(serial), \
+                 serial, revocation_time, reason, invalidity_date, status) WHERE status = 'R'",
                 "DROP INDEX IF EXISTS certs_revoked",
                 "ANALYZE certs",
             ],
@@ -641,8 +642,7 @@ where
 {
     let number: i64 = row.try_get(0)?;
     Ok(PublishedCrlMeta {
-        number: u64::try_from(number)
-            .map_err(|_| StoreError::corrupt("CRL number", number))?,
+        number: u64::try_from(number).map_err(|_| StoreError::corrupt("CRL number", number))?,
         this_update: stored_time(row.try_get(1)?)?,
         next_update: stored_time(row.try_get(2)?)?,
     })
@@ -903,7 +903,8 @@ macro_rules! sql_store {
                 while let Some(row) = rows.try_next().await? {
                     let serial: &[u8] = row.try_get(0)?;
                     let time: Option<i64> = row.try_get(1)?;
-                    let time = time.ok_or_else(|| StoreError::corrupt("revocation time", "NULL"))?;
+                    let time =
+                        time.ok_or_else(|| StoreError::corrupt("revocation time", "NULL"))?;
                     let reason = stored_reason(row.try_get(2)?)?;
                     if reason == Some(gica_pki::CrlReason::RemoveFromCrl) {
                         // A released hold stored by an earlier version: not revoked (RFC 5280
@@ -934,7 +935,6 @@ macro_rules! sql_store {
                 .into_record()
             }
         }
-
 
         impl $crate::revocation::StatusSource for $store {
             async fn status(
@@ -1120,9 +1120,8 @@ macro_rules! sql_store {
                 issuer: &str,
                 crl: &$crate::revocation::PublishedCrl,
             ) -> Result<bool, $crate::StoreError> {
-                let number = i64::try_from(crl.number).map_err(|_| {
-                    $crate::StoreError::CrlNumberRange { number: crl.number }
-                })?;
+                let number = i64::try_from(crl.number)
+                    .map_err(|_| $crate::StoreError::CrlNumberRange { number: crl.number })?;
                 let done = sqlx::query($crate::revocation::sql::PUBLISH_CRL)
                     .bind(issuer)
                     .bind(number)
@@ -1157,3 +1156,71 @@ macro_rules! sql_store {
     };
 }
 use sql_store;
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn packed_list_round_trips() {
+        let t = |s| UNIX_EPOCH + Duration::from_secs(s);
+        let mut list = RevokedList::default();
+        list.push(&[1], t(5), None, None).unwrap();
+        list.push(&[2, 3], t(6), Some(CrlReason::AaCompromise), Some(t(4)))
+            .unwrap();
+        list.push(
+            &[0x7f; 20],
+            UNIX_EPOCH - Duration::from_secs(9),
+            Some(CrlReason::Unspecified),
+            None,
+        )
+        .unwrap();
+        assert!(list.push(&[1; 256], t(1), None, None).is_err());
+        let got: Vec<_> = list
+            .iter()
+            .map(|e| {
+                (
+                    e.serial.to_vec(),
+                    e.revocation_time,
+                    e.reason,
+                    e.invalidity_date,
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (vec![1], t(5), None, None),
+                (vec![2, 3], t(6), Some(CrlReason::AaCompromise), Some(t(4))),
+                (
+                    vec![0x7f; 20],
+                    UNIX_EPOCH - Duration::from_secs(9),
+                    Some(CrlReason::Unspecified),
+                    None
+                ),
+            ]
+        );
+        assert_eq!(list.iter().len(), 3);
+    }
+
+    /// The CRL read is one ordered scan of the covering index: no sort, no table lookup.
+    #[tokio::test]
+    async fn crl_entries_come_from_the_index_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite:{}", dir.path().join("plan.db").display());
+        let AnyStore::Sqlite(store) = AnyStore::connect(&url).await.unwrap() else {
+            panic!("an SQLite URL");
+        };
+        let plan: Vec<(i64, i64, i64, String)> =
+            sqlx::query_as(&format!("EXPLAIN QUERY PLAN {}", sql::SELECT_CRL_ENTRIES))
+                .bind("issuer")
+                .fetch_all(store.pool())
+                .await
+                .unwrap();
+        let plan: Vec<&str> = plan.iter().map(|row| row.3.as_str()).collect();
+        assert_eq!(plan.len(), 1, "{plan:?}");
+        assert!(plan[0].contains("COVERING INDEX certs_crl"), "{plan:?}");
+    }
+}
