@@ -113,7 +113,6 @@ pub const MIGRATIONS: Component = Component {
                 "CREATE INDEX IF NOT EXISTS certs_crl ON certs (issuer, length(serial), \
                  serial, revocation_time, reason, invalidity_date, status) WHERE status = 'R'",
                 "DROP INDEX IF EXISTS certs_revoked",
-                "ANALYZE certs",
             ],
             postgres: &[
                 "CREATE INDEX IF NOT EXISTS certs_crl ON certs (issuer, length(serial), serial) \
@@ -476,6 +475,11 @@ impl AnyStore {
         })
     }
 
+    /// Applies the store's [`MIGRATIONS`] (idempotent; `connect` and `open` did already).
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        self.db().migrate(&MIGRATIONS).await.map(drop)
+    }
+
     /// The database, to share with other components.
     pub fn db(&self) -> Db {
         match self {
@@ -738,10 +742,22 @@ mod sql {
     pub(super) const SELECT_REVOKED: &str =
         select_certs!("WHERE issuer = $1 AND status = 'R' ORDER BY length(serial), serial");
 
-    /// What a CRL entry needs, in the same order.
-    pub(super) const SELECT_CRL_ENTRIES: &str = "SELECT serial, revocation_time, reason, \
-         invalidity_date FROM certs WHERE issuer = $1 AND status = 'R' \
-         ORDER BY length(serial), serial";
+    /// What a CRL entry needs, in the same order, read through `certs_crl` (migration 2).
+    macro_rules! select_crl_entries {
+        ($from:literal) => {
+            concat!(
+                "SELECT serial, revocation_time, reason, invalidity_date FROM ",
+                $from,
+                " WHERE issuer = $1 AND status = 'R' ORDER BY length(serial), serial"
+            )
+        };
+    }
+    /// SQLite's planner may take the primary key and sort a million rows when its statistics
+    /// are missing or stale; naming the index makes that impossible (and an unusable index
+    /// an error, not a slow CRL).
+    pub(super) const SELECT_CRL_ENTRIES_SQLITE: &str =
+        select_crl_entries!("certs INDEXED BY certs_crl");
+    pub(super) const SELECT_CRL_ENTRIES_POSTGRES: &str = select_crl_entries!("certs");
 
     /// One statement, so the row lock (PostgreSQL) or the write lock (SQLite) makes it atomic.
     pub(super) const NEXT_CRL_NUMBER: &str = "INSERT INTO crl_numbers (issuer, last_number) \
@@ -772,9 +788,10 @@ mod sql {
 }
 
 /// Implements [`StatusSource`] and [`RevocationWriter`] for a sqlx backend `$store` over
-/// database `$db`, with the statements in [`sql`]. `$store` has a field `pool` and two
-/// constants: `BEGIN_WRITE` (starts a write transaction) and `LOCK_CHANGES` (run next, to
-/// serialise the writers of `changes` so that `seq` order is commit order).
+/// database `$db`, with the statements in [`sql`]. `$store` has a field `pool` and three
+/// constants: `BEGIN_WRITE` (starts a write transaction), `LOCK_CHANGES` (run next, to
+/// serialise the writers of `changes` so that `seq` order is commit order) and
+/// `SELECT_CRL_ENTRIES`.
 macro_rules! sql_store {
     ($store:ty, $db:ty) => {
         impl $store {
@@ -895,9 +912,9 @@ macro_rules! sql_store {
                 use futures_util::TryStreamExt as _;
                 use sqlx::Row as _;
                 use $crate::StoreError;
-                use $crate::revocation::{sql, stored_reason, stored_time};
+                use $crate::revocation::{stored_reason, stored_time};
                 let mut revoked = $crate::revocation::RevokedList::default();
-                let mut rows = sqlx::query(sql::SELECT_CRL_ENTRIES)
+                let mut rows = sqlx::query(Self::SELECT_CRL_ENTRIES)
                     .bind(issuer)
                     .fetch(&mut **tx);
                 while let Some(row) = rows.try_next().await? {
@@ -1214,7 +1231,7 @@ mod tests {
             panic!("an SQLite URL");
         };
         let plan: Vec<(i64, i64, i64, String)> =
-            sqlx::query_as(&format!("EXPLAIN QUERY PLAN {}", sql::SELECT_CRL_ENTRIES))
+            sqlx::query_as(&format!("EXPLAIN QUERY PLAN {}", sql::SELECT_CRL_ENTRIES_SQLITE))
                 .bind("issuer")
                 .fetch_all(store.pool())
                 .await

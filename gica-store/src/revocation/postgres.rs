@@ -16,6 +16,7 @@ impl PgStore {
     /// commit seq 5 while seq 4 is still open, and a reader polling `changes_since(4)` would
     /// never see 4. Taken before any row lock, so writers cannot deadlock on it.
     const LOCK_CHANGES: &[&str] = &["LOCK TABLE changes IN EXCLUSIVE MODE"];
+    const SELECT_CRL_ENTRIES: &str = super::sql::SELECT_CRL_ENTRIES_POSTGRES;
 
     /// Connects to `postgres://...` (`?options=-csearch_path%3Dname` picks a schema). Does not
     /// create the schema: call [`migrate`](Self::migrate).

@@ -16,6 +16,7 @@ impl SqliteStore {
     const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
     /// SQLite has one writer at a time already.
     const LOCK_CHANGES: &[&str] = &[];
+    const SELECT_CRL_ENTRIES: &str = super::sql::SELECT_CRL_ENTRIES_SQLITE;
 
     /// Opens `sqlite:PATH`, creating the file if missing (see [`Db::connect`]). Does not
     /// create the schema: call [`migrate`](Self::migrate), or use
