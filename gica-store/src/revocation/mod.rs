@@ -1230,12 +1230,14 @@ mod tests {
         let AnyStore::Sqlite(store) = AnyStore::connect(&url).await.unwrap() else {
             panic!("an SQLite URL");
         };
-        let plan: Vec<(i64, i64, i64, String)> =
-            sqlx::query_as(&format!("EXPLAIN QUERY PLAN {}", sql::SELECT_CRL_ENTRIES_SQLITE))
-                .bind("issuer")
-                .fetch_all(store.pool())
-                .await
-                .unwrap();
+        let plan: Vec<(i64, i64, i64, String)> = sqlx::query_as(&format!(
+            "EXPLAIN QUERY PLAN {}",
+            sql::SELECT_CRL_ENTRIES_SQLITE
+        ))
+        .bind("issuer")
+        .fetch_all(store.pool())
+        .await
+        .unwrap();
         let plan: Vec<&str> = plan.iter().map(|row| row.3.as_str()).collect();
         assert_eq!(plan.len(), 1, "{plan:?}");
         assert!(plan[0].contains("COVERING INDEX certs_crl"), "{plan:?}");
