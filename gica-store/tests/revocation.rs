@@ -391,7 +391,7 @@ async fn crl_numbers_increase(db: TestDb) {
 
     // Across a restart, this time through AnyStore and the URL.
     drop(s);
-    let s = AnyStore::connect(&db.url()).await.expect("reconnect");
+    let s = AnyStore::connect(db.url()).await.expect("reconnect");
     assert_eq!(s.next_crl_number(issuer).await.expect("number"), 4);
 
     // Concurrent writers on two pools: every number handed out once, none skipped.
