@@ -1,4 +1,4 @@
-//! Import of an OpenSSL `ca` database (`index.txt`) into a [`RevocationWriter`](crate::store::RevocationWriter).
+//! Import of an OpenSSL `ca` database (`index.txt`) into a [`RevocationWriter`].
 //!
 //! One line per certificate, six tab-separated fields, as `openssl ca` writes them
 //! (`apps/ca.c`; a tab inside a field is escaped as `\<TAB>`):
