@@ -75,7 +75,7 @@ use gica_ocsp_server::{
     config::{ServeArgs, ServeSettings},
     issuer_id,
     server::{RESPONSE_TYPE, decode_get_path},
-    store::{AnyStore, RevocationStore},
+    store::{AnyStore, RevocationWriter, StatusSource},
 };
 use gica_pki::{
     DigestAlgorithm,

@@ -7,17 +7,22 @@
 //! ```text
 //! cargo run --release --example crl_store -- prepare /tmp/gica-crl.db 1000000
 //! cargo run --release --example crl_store -- generate /tmp/gica-crl.db
+//!
+//! createdb -h 127.0.0.1 -U postgres gica_crl
+//! cargo run --release --example crl_store -- prepare postgres://postgres@127.0.0.1/gica_crl
+//! cargo run --release --example crl_store -- generate postgres://postgres@127.0.0.1/gica_crl
 //! ```
 //!
 //! `prepare` records N revoked serials (16 octets, a reasonCode each, every tenth an
-//! invalidityDate) for the fixture intermediate CA in a new SQLite file; `generate` runs in a
+//! invalidityDate) for the fixture intermediate CA in a new SQLite file (a path or
+//! `sqlite:PATH`) or an empty PostgreSQL database (a `postgres://` URL); `generate` runs in a
 //! fresh process so its peak memory is its own.
 
 use std::time::{Duration, Instant, SystemTime};
 
 use gica_ocsp_server::{
     issuer_id,
-    store::{AnyStore, CertRecord, RecordStatus, RevocationStore},
+    store::{AnyStore, CertRecord, RecordStatus, RevocationWriter, StatusSource},
 };
 use gica_pki::{CrlReason, SignerOptions, SoftwareSigner, cert, crl::verify_crl};
 
@@ -25,7 +30,8 @@ type Error = Box<dyn std::error::Error>;
 
 fn main() -> Result<(), Error> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let usage = "usage: crl_store prepare DB.sqlite [N] | crl_store generate DB.sqlite";
+    let usage = "usage: crl_store prepare DB [N] | crl_store generate DB \
+                 (DB: a path, sqlite:PATH or postgres://...)";
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -42,14 +48,28 @@ fn fixture(name: &str) -> Result<String, Error> {
     Ok(std::fs::read_to_string(format!("{dir}/{name}"))?)
 }
 
-async fn prepare(path: &str, count: u64) -> Result<(), Error> {
-    if std::path::Path::new(path).exists() {
+/// `sqlite:PATH` or `postgres://...` as given; anything else is a path to an SQLite file.
+fn url(db: &str) -> String {
+    if db.starts_with("sqlite:") || db.contains("://") {
+        db.to_owned()
+    } else {
+        format!("sqlite:{db}")
+    }
+}
+
+async fn prepare(db: &str, count: u64) -> Result<(), Error> {
+    let url = url(db);
+    if let Some(path) = url.strip_prefix("sqlite:")
+        && std::path::Path::new(path).exists()
+    {
         return Err(format!("{path} exists; give a new file").into());
     }
     let ca = cert::load_pem_certs(&fixture("int-ca.pem")?)?.remove(0);
     let issuer = issuer_id(&ca);
-    let store = AnyStore::connect(&format!("sqlite:{path}")).await?;
-    store.migrate().await?;
+    let store = AnyStore::connect(&url).await?;
+    if store.status(&issuer, &serial(0)).await?.is_some() {
+        return Err(format!("{db} is prepared already; give an empty database").into());
+    }
     let reasons = [
         CrlReason::KeyCompromise,
         CrlReason::Superseded,
@@ -63,12 +83,10 @@ async fn prepare(path: &str, count: u64) -> Result<(), Error> {
         let records: Vec<CertRecord> = chunk
             .iter()
             .map(|&i| {
-                let mut serial = 0x5a17_c0de_0000_0000u64.to_be_bytes().to_vec();
-                serial.extend_from_slice(&i.to_be_bytes());
                 let time = now - Duration::from_secs(i % 31_536_000);
                 CertRecord {
                     issuer: issuer.clone(),
-                    serial,
+                    serial: serial(i),
                     not_after: None,
                     status: RecordStatus::Revoked {
                         time,
@@ -81,16 +99,23 @@ async fn prepare(path: &str, count: u64) -> Result<(), Error> {
         store.import(&records).await?;
     }
     println!(
-        "recorded {count} revocations in {path} in {:.1} s",
+        "recorded {count} revocations in {db} in {:.1} s",
         start.elapsed().as_secs_f64()
     );
     Ok(())
 }
 
-async fn generate(path: &str) -> Result<(), Error> {
+/// The i-th serial: 16 octets.
+fn serial(i: u64) -> Vec<u8> {
+    let mut serial = 0x5a17_c0de_0000_0000u64.to_be_bytes().to_vec();
+    serial.extend_from_slice(&i.to_be_bytes());
+    serial
+}
+
+async fn generate(db: &str) -> Result<(), Error> {
     let ca = cert::load_pem_certs(&fixture("int-ca.pem")?)?.remove(0);
     let key = SoftwareSigner::from_pem(&fixture("int-ca.key")?, SignerOptions::default())?;
-    let store = AnyStore::connect(&format!("sqlite:{path}")).await?;
+    let store = AnyStore::connect(&url(db)).await?;
     let rss_before = peak_rss_kib();
     let start = Instant::now();
     let crl = gica_ocsp_server::crl::generate(

@@ -14,7 +14,7 @@ use gica_ocsp_server::{
     Service,
     config::{ServeArgs, ServeSettings},
     issuer_id,
-    store::{AnyStore, RevocationStore},
+    store::{AnyStore, RevocationWriter},
 };
 use gica_pki::{
     CrlReason, DigestAlgorithm,

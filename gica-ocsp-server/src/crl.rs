@@ -8,7 +8,7 @@ use gica_pki::{
     x509_cert::Certificate,
 };
 
-use crate::store::{PublishedCrl, RevocationStore, StoreError};
+use crate::store::{PublishedCrl, RevocationWriter, StoreError};
 
 /// Why a CRL could not be made.
 #[derive(Debug, thiserror::Error)]
@@ -24,8 +24,8 @@ pub enum CrlGenError {
 /// Makes the issuer's next CRL: takes a fresh CRL number (strictly increasing across
 /// processes) and every revoked record in one transaction, and signs with `ca_key`. With
 /// `idp`, the CRL carries that issuingDistributionPoint (critical, RFC 5280 5.2.5). The
-/// result is not published: see [`RevocationStore::publish_crl`].
-pub async fn generate<S: RevocationStore>(
+/// result is not published: see [`RevocationWriter::publish_crl`].
+pub async fn generate<S: RevocationWriter>(
     store: &S,
     issuer_id: &str,
     issuer: &Certificate,

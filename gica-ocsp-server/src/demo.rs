@@ -14,7 +14,7 @@ use gica_pki::{
 
 use crate::{
     AppError, issuer_id,
-    store::{AnyStore, RevocationStore},
+    store::{AnyStore, RevocationWriter},
 };
 
 /// Files of the demo.

@@ -1,4 +1,4 @@
-//! Import of an OpenSSL `ca` database (`index.txt`) into a [`RevocationStore`].
+//! Import of an OpenSSL `ca` database (`index.txt`) into a [`RevocationWriter`].
 //!
 //! One line per certificate, six tab-separated fields, as `openssl ca` writes them
 //! (`apps/ca.c`; a tab inside a field is escaped as `\<TAB>`):
@@ -36,7 +36,7 @@ use std::time::{Duration, SystemTime};
 use gica_pki::CrlReason;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::store::{CertRecord, ImportSummary, RecordStatus, RevocationStore, StoreError};
+use crate::store::{CertRecord, ImportSummary, RecordStatus, RevocationWriter, StoreError};
 
 /// Serials longer than this are refused (RFC 5280 4.1.2.2: at most 20 octets; CRLs and OCSP
 /// could not carry longer ones).
@@ -72,7 +72,7 @@ pub fn parse_index(text: &str, issuer: &str) -> (Vec<CertRecord>, Vec<(usize, St
 /// Reads `path`, parses it and imports every well-formed line in one transaction (all or
 /// nothing). The summary lists the malformed lines, which were left out. With `progress`, a
 /// large file shows a progress bar on stderr.
-pub async fn import_index<S: RevocationStore>(
+pub async fn import_index<S: RevocationWriter>(
     store: &S,
     path: &Path,
     issuer: &str,

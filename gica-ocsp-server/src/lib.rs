@@ -7,12 +7,18 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs, clippy::unwrap_used)]
 
+pub mod admin;
 pub mod config;
 pub mod crl;
 pub mod demo;
 pub mod index;
 pub mod server;
-pub mod store;
+
+/// The revocation store, from [`gica_store`]: re-exported so callers need one import path.
+pub mod store {
+    pub use gica_store::revocation::*;
+    pub use gica_store::{Db, StoreError};
+}
 
 use std::{
     future::Future,
@@ -33,7 +39,7 @@ pub use server::{IssuerState, OcspServer, ServeOptions, ServedCrl, issuer_id};
 
 use crate::{
     config::ServeSettings,
-    store::{AnyStore, RevocationStore, StoreError},
+    store::{AnyStore, RevocationWriter, StatusSource, StoreError},
 };
 
 /// Why something could not start or run, said plainly.

@@ -1,13 +1,11 @@
-use std::{process::ExitCode, time::SystemTime};
+use std::process::ExitCode;
 
 use clap::Parser;
 use gica_ocsp_server::{
-    AppError, Service,
-    config::{Cli, Command, ServeSettings, parse_duration, parse_rfc3339},
-    demo, issuer_id, load_cert, load_key,
-    store::{AnyStore, RevocationStore, RevokeOutcome},
+    AppError, Service, admin,
+    config::{Cli, Command, ServeSettings},
+    demo,
 };
-use gica_pki::CrlReason;
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -19,25 +17,6 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-fn bad(msg: String) -> AppError {
-    AppError::Config(gica_ocsp_server::config::ConfigError(msg))
-}
-
-/// A hex serial as its positive magnitude (no leading zero octets).
-fn serial_bytes(hex_serial: &str) -> Result<Vec<u8>, AppError> {
-    let s = hex_serial.trim().trim_start_matches("0x").replace(':', "");
-    let s = if s.len() % 2 == 1 { format!("0{s}") } else { s };
-    let mut v = hex::decode(&s).map_err(|_| bad(format!("--serial {hex_serial:?} is not hex")))?;
-    let zeros = v.iter().take_while(|b| **b == 0).count();
-    v.drain(..zeros);
-    if v.is_empty() || v.len() > 20 {
-        return Err(bad(format!(
-            "--serial {hex_serial:?}: a serial is 1 to 20 octets and not zero"
-        )));
-    }
-    Ok(v)
 }
 
 async fn run(cli: Cli) -> Result<(), AppError> {
@@ -84,119 +63,12 @@ async fn run(cli: Cli) -> Result<(), AppError> {
                 })
         }
         Command::ImportIndex(args) => {
-            let issuer = load_cert(&args.issuer)?;
-            let store = AnyStore::connect(&args.db).await?;
-            let summary = gica_ocsp_server::index::import_index(
-                &store,
-                &args.index,
-                &issuer_id(&issuer),
-                !args.quiet,
-            )
-            .await
-            .map_err(|e| bad(e.to_string()))?;
-            for (line, why) in &summary.malformed {
-                eprintln!("{}:{line}: {why}", args.index.display());
-            }
-            println!(
-                "imported {}, skipped {}, malformed {}",
-                summary.imported,
-                summary.skipped,
-                summary.malformed.len()
-            );
-            Ok(())
+            admin::import_index(&args, &mut std::io::stdout(), &mut std::io::stderr())
+                .await
+                .map(drop)
         }
-        Command::Revoke(args) => {
-            let issuer = load_cert(&args.issuer)?;
-            let serial = serial_bytes(&args.serial)?;
-            let reason = args
-                .reason
-                .as_deref()
-                .map(|r| match CrlReason::from_name(r) {
-                    // RFC 5280 5.3.1: removeFromCRL belongs to delta CRLs only.
-                    Some(CrlReason::RemoveFromCrl) => Err(bad(
-                        "--reason removeFromCRL is for delta CRLs, not a revocation".into(),
-                    )),
-                    Some(reason) => Ok(reason),
-                    None => Err(bad(format!("--reason {r:?} is not a CRL reason"))),
-                })
-                .transpose()?;
-            let time = args
-                .time
-                .as_deref()
-                .map(parse_rfc3339)
-                .transpose()?
-                .unwrap_or_else(SystemTime::now);
-            let invalidity = args
-                .invalidity_date
-                .as_deref()
-                .map(parse_rfc3339)
-                .transpose()?;
-            let store = AnyStore::connect(&args.db).await?;
-            match store
-                .revoke(&issuer_id(&issuer), &serial, time, reason, invalidity)
-                .await?
-            {
-                RevokeOutcome::Revoked => println!("revoked {}", hex::encode(&serial)),
-                RevokeOutcome::AlreadyRevoked => {
-                    println!("{} was already revoked; unchanged", hex::encode(&serial))
-                }
-            }
-            Ok(())
-        }
-        Command::Record(args) => {
-            let issuer = load_cert(&args.issuer)?;
-            let id = issuer_id(&issuer);
-            let store = AnyStore::connect(&args.db).await?;
-            for path in &args.cert {
-                let c = load_cert(path)?;
-                if c.tbs_certificate().issuer() != issuer.tbs_certificate().subject() {
-                    return Err(bad(format!(
-                        "{} was not issued by {}",
-                        path.display(),
-                        args.issuer.display()
-                    )));
-                }
-                let serial =
-                    serial_bytes(&hex::encode(c.tbs_certificate().serial_number().as_bytes()))?;
-                let not_after = c.tbs_certificate().validity().not_after.to_system_time();
-                store.record_issued(&id, &serial, Some(not_after)).await?;
-                println!("recorded {}", hex::encode(&serial));
-            }
-            Ok(())
-        }
-        Command::Crl(args) => {
-            let issuer = load_cert(&args.issuer)?;
-            let key = load_key(&args.ca_key)?;
-            let next = parse_duration(args.next_update.as_deref().unwrap_or("24h"))?;
-            let idp = args
-                .crl_url
-                .as_deref()
-                .map(gica_ocsp_server::crl::idp_for_url)
-                .transpose()
-                .map_err(gica_ocsp_server::config::ConfigError)?;
-            let store = AnyStore::connect(&args.db).await?;
-            let id = issuer_id(&issuer);
-            let crl = gica_ocsp_server::crl::generate(
-                &store,
-                &id,
-                &issuer,
-                key.as_ref(),
-                next,
-                idp.as_ref(),
-            )
-            .await?;
-            std::fs::write(&args.out, &crl.der).map_err(|source| AppError::Io {
-                path: args.out.display().to_string(),
-                source,
-            })?;
-            println!("wrote {} ({} bytes)", args.out.display(), crl.der.len());
-            // Responders sharing the store serve it from their next CRL check on.
-            if store.publish_crl(&id, &crl).await? {
-                println!("published CRL number {} for the responders", crl.number);
-            } else {
-                println!("not published: a CRL with a higher number is published already");
-            }
-            Ok(())
-        }
+        Command::Revoke(args) => admin::revoke(&args, &mut std::io::stdout()).await.map(drop),
+        Command::Record(args) => admin::record(&args, &mut std::io::stdout()).await.map(drop),
+        Command::Crl(args) => admin::crl(&args, &mut std::io::stdout()).await.map(drop),
     }
 }

@@ -24,7 +24,7 @@ use prometheus_client::{
 };
 use tokio::sync::OnceCell;
 
-use crate::store::{AnyStore, RecordStatus, RevocationStore};
+use crate::store::{AnyStore, RecordStatus, RevocationWriter, StatusSource};
 
 /// Media type of requests.
 pub const REQUEST_TYPE: &str = "application/ocsp-request";
@@ -128,10 +128,11 @@ pub struct ServeOptions {
     pub signing_threads: usize,
 }
 
-/// The OCSP responder's state.
-pub struct OcspServer {
+/// The OCSP responder's state, reading statuses from a store `S` (any [`StatusSource`];
+/// pruning the change log also needs a [`RevocationWriter`]).
+pub struct OcspServer<S = AnyStore> {
     issuers: Vec<IssuerState>,
-    store: AnyStore,
+    store: S,
     cache: Mutex<Cache>,
     last_poll: std::sync::atomic::AtomicU64,
     options: ServeOptions,
@@ -139,7 +140,7 @@ pub struct OcspServer {
     metrics: Metrics,
 }
 
-impl std::fmt::Debug for OcspServer {
+impl<S> std::fmt::Debug for OcspServer<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("OcspServer")
             .field("issuers", &self.issuers)
@@ -296,9 +297,9 @@ fn ocsp_status(status: OcspResponseStatus) -> HttpResponse {
     )
 }
 
-impl OcspServer {
+impl<S: StatusSource + 'static> OcspServer<S> {
     /// A responder for `issuers`, reading statuses from `store`.
-    pub fn new(issuers: Vec<IssuerState>, store: AnyStore, options: ServeOptions) -> Self {
+    pub fn new(issuers: Vec<IssuerState>, store: S, options: ServeOptions) -> Self {
         let signing = SigningPool::new(options.signing_threads, Duration::from_secs(5))
             .inline_if_fast(|| {
                 // A job signs for one issuer; the slowest key decides.
@@ -323,7 +324,7 @@ impl OcspServer {
     }
 
     /// The store.
-    pub fn store(&self) -> &AnyStore {
+    pub fn store(&self) -> &S {
         &self.store
     }
 
@@ -790,25 +791,6 @@ impl OcspServer {
         }
     }
 
-    /// Deletes change-log entries older than [`CHANGE_RETENTION`] (or ten times
-    /// `max_staleness`, if longer) every [`PRUNE_EVERY`], in batches, apart from the poller so
-    /// that a long first prune never delays revocations.
-    pub async fn prune_changes(self: Arc<Self>) {
-        let retention = CHANGE_RETENTION.max(self.options.max_staleness * 10);
-        let mut tick = tokio::time::interval(PRUNE_EVERY);
-        loop {
-            tick.tick().await;
-            match self
-                .store
-                .prune_changes(SystemTime::now() - retention)
-                .await
-            {
-                Ok(n) => tracing::debug!(deleted = n, "change log pruned"),
-                Err(e) => tracing::warn!(error = %e, "pruning the change log failed"),
-            }
-        }
-    }
-
     /// Updates the CRL gauge of `issuer` and logs when its served CRL is missing, has less
     /// than `margin` left before nextUpdate, or is past it.
     pub fn check_crl_freshness(&self, issuer: &IssuerState, margin: Duration) {
@@ -842,6 +824,27 @@ impl OcspServer {
         cache.paths.clear();
         cache.statuses.clear();
         n
+    }
+}
+
+impl<S: StatusSource + RevocationWriter + 'static> OcspServer<S> {
+    /// Deletes change-log entries older than [`CHANGE_RETENTION`] (or ten times
+    /// `max_staleness`, if longer) every [`PRUNE_EVERY`], in batches, apart from the poller so
+    /// that a long first prune never delays revocations.
+    pub async fn prune_changes(self: Arc<Self>) {
+        let retention = CHANGE_RETENTION.max(self.options.max_staleness * 10);
+        let mut tick = tokio::time::interval(PRUNE_EVERY);
+        loop {
+            tick.tick().await;
+            match self
+                .store
+                .prune_changes(SystemTime::now() - retention)
+                .await
+            {
+                Ok(n) => tracing::debug!(deleted = n, "change log pruned"),
+                Err(e) => tracing::warn!(error = %e, "pruning the change log failed"),
+            }
+        }
     }
 }
 
