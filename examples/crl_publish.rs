@@ -54,7 +54,7 @@ fn main() -> Result<(), Error> {
 }
 
 fn parse_hex(s: &str) -> Result<Vec<u8>, Error> {
-    if s.is_empty() || s.len() % 2 != 0 || s.len() > 40 {
+    if s.is_empty() || !s.len().is_multiple_of(2) || s.len() > 40 {
         return Err(format!("serial {s}: 1 to 20 octets of hex").into());
     }
     (0..s.len())

@@ -29,10 +29,11 @@ use std::{
 
 use bytes::Bytes;
 use gica_pki::{
-    Signer, SignerOptions, SoftwareSigner, cert,
+    Signer, SignerOptions,
     ocsp::{NotIssuedPolicy, Responder, ResponderConfig, ResponderIdKind},
     x509_cert::Certificate,
 };
+use gica_serve::keys;
 use tokio::net::TcpListener;
 
 pub use server::{IssuerState, OcspServer, ServeOptions, ServedCrl, issuer_id};
@@ -72,6 +73,9 @@ pub enum AppError {
         /// Why.
         source: gica_pki::ocsp::ResponderError,
     },
+    /// A certificate or key file could not be read or is unfit.
+    #[error(transparent)]
+    Load(#[from] gica_serve::keys::LoadError),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] store::StoreError),
@@ -80,39 +84,14 @@ pub enum AppError {
     Crl(#[from] crl::CrlGenError),
 }
 
-fn read(path: &Path) -> Result<String, AppError> {
-    std::fs::read_to_string(path).map_err(|source| AppError::Io {
-        path: path.display().to_string(),
-        source,
-    })
-}
-
 /// The first certificate of a PEM file.
 pub fn load_cert(path: &Path) -> Result<Certificate, AppError> {
-    let what = || path.display().to_string();
-    cert::load_pem_certs(&read(path)?)
-        .map_err(|source| AppError::Pki {
-            what: what(),
-            source,
-        })?
-        .into_iter()
-        .next()
-        .ok_or_else(|| AppError::Pki {
-            what: what(),
-            source: gica_pki::Error::Pem(gica_pki::PemError::Missing {
-                expected: "CERTIFICATE".into(),
-            }),
-        })
+    Ok(keys::load_cert(path)?)
 }
 
 /// A private key from PEM.
 pub fn load_key(path: &Path) -> Result<Arc<dyn Signer>, AppError> {
-    SoftwareSigner::from_pem(&read(path)?, SignerOptions::default())
-        .map(|s| Arc::new(s) as Arc<dyn Signer>)
-        .map_err(|source| AppError::Pki {
-            what: path.display().to_string(),
-            source,
-        })
+    Ok(Arc::new(keys::load_key(path, SignerOptions::default())?))
 }
 
 struct CrlJob {

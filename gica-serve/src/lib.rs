@@ -4,6 +4,7 @@
 #![warn(missing_docs, clippy::unwrap_used)]
 
 pub mod config;
+pub mod keys;
 
 use std::{convert::Infallible, future::Future, net::SocketAddr, sync::Arc, time::Duration};
 

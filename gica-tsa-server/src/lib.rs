@@ -17,14 +17,14 @@ use std::{
 
 use bytes::Bytes;
 use gica_pki::{
-    SignerOptions, SoftwareSigner, cert,
+    SignerOptions, cert,
     der::Encode,
     tsp::{
         Accuracy, Authority, AuthorityConfig, FailureInfo, Issued, Rejection, random_serial,
         rejection_der,
     },
 };
-use gica_serve::{HttpResponse, Limits};
+use gica_serve::{HttpResponse, Limits, keys};
 use hyper::{Method, Request, StatusCode, body::Incoming, header};
 use tokio::net::TcpListener;
 
@@ -41,21 +41,7 @@ const SIGNING_QUEUE_WAIT: Duration = Duration::from_secs(5);
 /// What the signing-speed probe at start signs (see `SigningPool::inline_if_fast`).
 const SPEED_PROBE: &[u8] = b"gica signing-speed probe";
 
-/// The TSA's source of time. Injectable so tests can step it.
-pub trait Clock: Send + Sync + 'static {
-    /// The current time.
-    fn now(&self) -> SystemTime;
-}
-
-/// The system clock.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> SystemTime {
-        SystemTime::now()
-    }
-}
+pub use gica_serve::keys::{Clock, SystemClock};
 
 /// Why the server would not start.
 #[derive(Debug, thiserror::Error)]
@@ -63,14 +49,9 @@ pub enum StartError {
     /// Settings are wrong.
     #[error(transparent)]
     Config(#[from] config::ConfigError),
-    /// A file could not be read.
-    #[error("{path}: {source}")]
-    Read {
-        /// The file.
-        path: String,
-        /// The I/O error.
-        source: std::io::Error,
-    },
+    /// A certificate or key file could not be read or is unfit.
+    #[error(transparent)]
+    Load(#[from] gica_serve::keys::LoadError),
     /// The certificate, key or chain is unfit.
     #[error("{what}: {source}")]
     Pki {
@@ -109,13 +90,6 @@ impl std::fmt::Debug for TsaServer {
     }
 }
 
-fn read(path: &std::path::Path) -> Result<String, StartError> {
-    std::fs::read_to_string(path).map_err(|source| StartError::Read {
-        path: path.display().to_string(),
-        source,
-    })
-}
-
 fn pki(what: impl Into<String>) -> impl FnOnce(gica_pki::Error) -> StartError {
     let what = what.into();
     move |source| StartError::Pki { what, source }
@@ -135,26 +109,15 @@ impl TsaServer {
                 .into());
             }
         };
-        let cert_text = read(cert_path)?;
-        let mut certs =
-            cert::load_pem_certs(&cert_text).map_err(pki(cert_path.display().to_string()))?;
-        if certs.is_empty() {
-            return Err(StartError::Pki {
-                what: cert_path.display().to_string(),
-                source: gica_pki::Error::Pem(gica_pki::PemError::Missing {
-                    expected: "CERTIFICATE".into(),
-                }),
-            });
-        }
+        let mut certs = keys::load_certs(cert_path)?;
         let tsa_cert = certs.remove(0);
         let options = SignerOptions {
             digest: settings.signing_digest,
             rsa_pss: settings.rsa_pss,
         };
-        let signer = SoftwareSigner::from_pem(&read(key_path)?, options)
-            .map_err(pki(key_path.display().to_string()))?;
+        let signer = keys::load_key(key_path, options)?;
         let chain_text = match &settings.chain {
-            Some(p) => read(p)?,
+            Some(p) => keys::read_text(p)?,
             None => String::new(),
         };
         let mut chain = certs; // anything after the TSA certificate in --cert counts as chain
