@@ -52,10 +52,11 @@ async fn run(cli: Cli) -> Result<(), AppError> {
                     source,
                 })?;
             let addr = listener.local_addr().unwrap_or(listen);
+            let shutdown = gica_serve::shutdown_signal();
             println!("listening on http://{addr}/ocsp");
             tracing::info!(%addr, "gica-ocsp-server started");
             service
-                .serve(listener, gica_serve::shutdown_signal())
+                .serve(listener, shutdown)
                 .await
                 .map_err(|source| AppError::Io {
                     path: addr.to_string(),

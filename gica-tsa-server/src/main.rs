@@ -49,9 +49,10 @@ async fn main() -> ExitCode {
         }
     };
     let addr = listener.local_addr().map_or(settings.listen, |a| a);
+    let shutdown = gica_serve::shutdown_signal();
     println!("listening on http://{addr}/tsa");
     tracing::info!(%addr, policy = %settings.policy, "gica-tsa-server started");
-    match server.serve(listener, gica_serve::shutdown_signal()).await {
+    match server.serve(listener, shutdown).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("gica-tsa-server: {e}");
