@@ -1,40 +1,12 @@
 //! Import of OpenSSL `index.txt` files: the parser, and the import into the revocation store
 //! on SQLite and on PostgreSQL (`gica_store::testing`; `GICA_SKIP_POSTGRES=1` skips it).
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
 use gica_ocsp_server::index::{ImportError, import_index, parse_index};
 use gica_ocsp_server::store::{AnyStore, CertRecord, RecordStatus, StatusSource};
 use gica_pki::CrlReason;
-use gica_store::testing::TestDb;
+use gica_store::testing::{TestDb, record, revoked};
 
 gica_store::backend_suite!(import_index_file, import_large_index);
-
-fn at(secs: i64) -> SystemTime {
-    let d = Duration::from_secs(secs.unsigned_abs());
-    if secs >= 0 {
-        UNIX_EPOCH + d
-    } else {
-        UNIX_EPOCH - d
-    }
-}
-
-fn revoked(secs: i64, reason: Option<CrlReason>, invalidity: Option<i64>) -> RecordStatus {
-    RecordStatus::Revoked {
-        time: at(secs),
-        reason,
-        invalidity_date: invalidity.map(at),
-    }
-}
-
-fn record(issuer: &str, serial: &[u8], not_after: Option<i64>, status: RecordStatus) -> CertRecord {
-    CertRecord {
-        issuer: issuer.into(),
-        serial: serial.to_vec(),
-        not_after: not_after.map(at),
-        status,
-    }
-}
 
 /// The check's store, migrated.
 async fn open(db: &TestDb) -> AnyStore {

@@ -221,3 +221,41 @@ macro_rules! backend_suite {
         }
     };
 }
+
+/// `secs` after (or, negative, before) the Unix epoch: fixture times in store tests.
+pub fn at(secs: i64) -> SystemTime {
+    let d = std::time::Duration::from_secs(secs.unsigned_abs());
+    if secs >= 0 {
+        UNIX_EPOCH + d
+    } else {
+        UNIX_EPOCH - d
+    }
+}
+
+/// A revoked status at `secs`, for store tests.
+pub fn revoked(
+    secs: i64,
+    reason: Option<gica_pki::CrlReason>,
+    invalidity: Option<i64>,
+) -> crate::revocation::RecordStatus {
+    crate::revocation::RecordStatus::Revoked {
+        time: at(secs),
+        reason,
+        invalidity_date: invalidity.map(at),
+    }
+}
+
+/// A certificate record, for store tests.
+pub fn record(
+    issuer: &str,
+    serial: &[u8],
+    not_after: Option<i64>,
+    status: crate::revocation::RecordStatus,
+) -> crate::revocation::CertRecord {
+    crate::revocation::CertRecord {
+        issuer: issuer.into(),
+        serial: serial.to_vec(),
+        not_after: not_after.map(at),
+        status,
+    }
+}

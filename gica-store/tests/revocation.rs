@@ -8,41 +8,15 @@
 use std::collections::BTreeSet;
 use std::future::Future;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use gica_pki::CrlReason;
 use gica_store::StoreError;
 use gica_store::revocation::{
-    AnyStore, CertRecord, Change, ImportSummary, PgStore, PublishedCrl, PublishedCrlMeta,
-    RecordStatus, RevocationStore, RevocationWriter, RevokeOutcome, SqliteStore, StatusSource,
+    AnyStore, Change, ImportSummary, PgStore, PublishedCrl, PublishedCrlMeta, RecordStatus,
+    RevocationStore, RevocationWriter, RevokeOutcome, SqliteStore, StatusSource,
 };
-use gica_store::testing::{DEFAULT_POSTGRES_URL, TestDb};
-
-fn at(secs: i64) -> SystemTime {
-    let d = Duration::from_secs(secs.unsigned_abs());
-    if secs >= 0 {
-        UNIX_EPOCH + d
-    } else {
-        UNIX_EPOCH - d
-    }
-}
-
-fn revoked(secs: i64, reason: Option<CrlReason>, invalidity: Option<i64>) -> RecordStatus {
-    RecordStatus::Revoked {
-        time: at(secs),
-        reason,
-        invalidity_date: invalidity.map(at),
-    }
-}
-
-fn record(issuer: &str, serial: &[u8], not_after: Option<i64>, status: RecordStatus) -> CertRecord {
-    CertRecord {
-        issuer: issuer.into(),
-        serial: serial.to_vec(),
-        not_after: not_after.map(at),
-        status,
-    }
-}
+use gica_store::testing::{DEFAULT_POSTGRES_URL, TestDb, at, record, revoked};
 
 /// The newest change's seq, so a check sees only its own changes.
 async fn last_seq<S: StatusSource>(store: &S) -> i64 {
