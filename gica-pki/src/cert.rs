@@ -354,6 +354,7 @@ pub struct PathOptions {
     policy: AlgorithmPolicy,
     purpose: Option<ObjectIdentifier>,
     crls: Vec<Vec<u8>>,
+    ocsp: Vec<Vec<u8>>,
     require_revocation: bool,
 }
 
@@ -378,8 +379,19 @@ impl PathOptions {
     /// the path below the anchor must be covered by one (as `openssl verify -crl_check_all`).
     #[must_use]
     pub fn crls(mut self, crls: Vec<Vec<u8>>) -> Self {
-        self.require_revocation = !crls.is_empty();
+        self.require_revocation |= !crls.is_empty();
         self.crls = crls;
+        self
+    }
+
+    /// DER OCSP responses (OCSPResponse) for the certificates of the path, checked with
+    /// [`OcspVerifier`](crate::ocsp::OcspVerifier) against each certificate's issuer; like
+    /// CRLs, once any is given every certificate below the anchor must be covered by a CRL or
+    /// a response (`good` or `revoked`; `unknown` covers nothing).
+    #[must_use]
+    pub fn ocsp_responses(mut self, responses: Vec<Vec<u8>>) -> Self {
+        self.require_revocation |= !responses.is_empty();
+        self.ocsp = responses;
         self
     }
 
@@ -599,6 +611,35 @@ fn check_revocation(
         let [child, issuer] = pair else { continue };
         let subject = || child.tbs_certificate().subject().to_string();
         let mut covered = false;
+        let refuse =
+            |time: SystemTime, reason: Option<CrlReason>, invalidity: Option<SystemTime>| {
+                if revoked_at(at, time, reason, invalidity) {
+                    Err(PathError::Revoked {
+                        subject: subject(),
+                        time,
+                        reason,
+                    })
+                } else {
+                    Ok(())
+                }
+            };
+        for der in &options.ocsp {
+            let verifier = crate::ocsp::OcspVerifier::new(issuer.clone())
+                .policy(options.policy.clone())
+                .allow_missing_next_update();
+            let Ok(answer) = verifier.verify_certificate(der, child, ocsp_check_time(der, at))
+            else {
+                continue;
+            };
+            match answer.status {
+                crate::ocsp::VerifiedStatus::Good => covered = true,
+                crate::ocsp::VerifiedStatus::Revoked { time, reason } => {
+                    covered = true;
+                    refuse(time, reason, None)?;
+                }
+                crate::ocsp::VerifiedStatus::Unknown => {}
+            }
+        }
         for der in &options.crls {
             let check_at = crl_check_time(der, at);
             let Ok(crl) = crate::crl::verify_crl_with(der, issuer, check_at, &options.policy)
@@ -610,24 +651,7 @@ fn check_revocation(
             }
             covered = true;
             if let Ok(Some(entry)) = crl.status_of(child) {
-                let compromise = matches!(
-                    entry.reason,
-                    None | Some(
-                        CrlReason::Unspecified | CrlReason::KeyCompromise | CrlReason::CaCompromise
-                    )
-                );
-                // invalidityDate dates a compromise (RFC 5280 5.3.2).
-                let from = match entry.invalidity_date {
-                    Some(d) if compromise => d.min(entry.revocation_time),
-                    _ => entry.revocation_time,
-                };
-                if from <= at || (compromise && entry.invalidity_date.is_none()) {
-                    return Err(PathError::Revoked {
-                        subject: subject(),
-                        time: entry.revocation_time,
-                        reason: entry.reason,
-                    });
-                }
+                refuse(entry.revocation_time, entry.reason, entry.invalidity_date)?;
             }
         }
         if !covered {
@@ -635,6 +659,38 @@ fn check_revocation(
         }
     }
     Ok(())
+}
+
+/// Whether a revocation at `time` makes a certificate unusable at `at`: revoked by then, or
+/// compromised at a time that may be earlier (keyCompromise, cACompromise, unspecified or
+/// no reason, without an invalidityDate after `at`, RFC 5280 5.3.2).
+fn revoked_at(
+    at: SystemTime,
+    time: SystemTime,
+    reason: Option<CrlReason>,
+    invalidity: Option<SystemTime>,
+) -> bool {
+    let compromise = matches!(
+        reason,
+        None | Some(CrlReason::Unspecified | CrlReason::KeyCompromise | CrlReason::CaCompromise)
+    );
+    let from = match invalidity {
+        Some(d) if compromise => d.min(time),
+        _ => time,
+    };
+    from <= at || (compromise && invalidity.is_none())
+}
+
+/// The time an OCSP response is checked at: `at`, or its producedAt when it was produced
+/// after `at` (as for CRLs).
+fn ocsp_check_time(der: &[u8], at: SystemTime) -> SystemTime {
+    crate::ocsp::OcspResponse::from_der(der)
+        .ok()
+        .and_then(|r| r.basic())
+        .and_then(Result::ok)
+        .map_or(at, |b| {
+            at.max(b.tbs_response_data.produced_at.to_system_time())
+        })
 }
 
 /// The time a CRL is checked at: `at`, or its own thisUpdate when it was issued after `at`

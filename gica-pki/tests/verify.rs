@@ -658,3 +658,73 @@ fn ocsp_responses_are_refused_for_each_cause() {
         Err(OcspVerifyError::Missing)
     ));
 }
+
+#[test]
+fn ocsp_responses_for_the_tsa_chain_are_checked() {
+    let root_key = key();
+    let root = CertificateParams::ca("CN=verify ocsp root", 30)
+        .self_signed(&root_key)
+        .expect("root");
+    let int_key = key();
+    let int = int_ca()
+        .signed_by(int_key.public_key(), &root, &root_key)
+        .expect("int");
+    let leaf_key = key();
+    let leaf = tsa_leaf()
+        .signed_by(leaf_key.public_key(), &int, &int_key)
+        .expect("leaf");
+    let p = Pki {
+        root,
+        int,
+        int_key,
+        leaf,
+        leaf_key,
+    };
+    let resp = token_from(&p, b"doc");
+    let now = SystemTime::now();
+    let responder = Responder::new(
+        p.int.clone(),
+        None,
+        Arc::new(p.int_key.clone()),
+        ResponderConfig::default(),
+    )
+    .expect("responder");
+    let id = OcspRequestBuilder::new()
+        .certificate(&p.leaf, &p.int, DigestAlgorithm::Sha256)
+        .expect("id")
+        .build()
+        .tbs_request
+        .request_list[0]
+        .req_cert
+        .clone();
+    let answer = |status| {
+        responder
+            .sign(&[(id.clone(), status)], None, now)
+            .expect("sign")
+    };
+    let v = TokenVerifier::new(vec![p.root.clone()]).validation_time(ValidationTime::At(now));
+    let root_crl = root_crl(&p, &root_key);
+    v.clone()
+        .ocsp_responses(vec![answer(Status::Good)])
+        .crls(vec![root_crl.clone()])
+        .verify_response(&resp, &Expectation::data(b"doc"))
+        .expect("good by OCSP, intermediate by CRL");
+    let revoked = Status::Revoked {
+        time: now - Duration::from_secs(60),
+        reason: Some(CrlReason::KeyCompromise),
+    };
+    assert!(matches!(
+        v.clone()
+            .ocsp_responses(vec![answer(revoked)])
+            .crls(vec![root_crl.clone()])
+            .verify_response(&resp, &Expectation::data(b"doc")),
+        Err(VerifyError::Path(PathError::Revoked { .. }))
+    ));
+    // `unknown` covers nothing.
+    assert!(matches!(
+        v.ocsp_responses(vec![answer(Status::NotIssued)])
+            .crls(vec![root_crl])
+            .verify_response(&resp, &Expectation::data(b"doc")),
+        Err(VerifyError::Path(PathError::RevocationUnknown { .. }))
+    ));
+}

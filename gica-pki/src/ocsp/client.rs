@@ -325,6 +325,30 @@ impl OcspVerifier {
         Ok(out)
     }
 
+    /// Verifies a response about one certificate of this verifier's issuer without the
+    /// request it answered (evidence gathered earlier, say a stapled or archived response):
+    /// signature and signer as [`OcspVerifier::verify`] checks them, no nonce, the answer
+    /// whose CertID names `cert` (by any hash the response used), fresh at `now`.
+    pub fn verify_certificate(
+        &self,
+        response_der: &[u8],
+        cert: &Certificate,
+        now: SystemTime,
+    ) -> std::result::Result<VerifiedResponse, OcspVerifyError> {
+        for digest in DigestAlgorithm::ALL {
+            let Ok(builder) = OcspRequestBuilder::new().certificate(cert, &self.issuer, digest)
+            else {
+                continue;
+            };
+            match self.verify(response_der, &builder.build(), now) {
+                Ok(mut answers) if !answers.is_empty() => return Ok(answers.remove(0)),
+                Ok(_) | Err(OcspVerifyError::Missing) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(OcspVerifyError::Missing)
+    }
+
     fn check_single(
         &self,
         s: &SingleResponse,

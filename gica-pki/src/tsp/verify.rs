@@ -241,6 +241,14 @@ impl TokenVerifier {
         self
     }
 
+    /// DER OCSP responses for the TSA's chain, checked like CRLs (see
+    /// [`PathOptions::ocsp_responses`]); CRLs and responses may be mixed.
+    #[must_use]
+    pub fn ocsp_responses(mut self, responses: Vec<Vec<u8>>) -> Self {
+        self.path = self.path.ocsp_responses(responses);
+        self
+    }
+
     /// Verifies a DER TimeStampResp: status granted, then the token.
     pub fn verify_response(
         &self,
