@@ -71,9 +71,16 @@ mod tests {
     #[test]
     fn says_where_the_encoding_differs() {
         // critical FALSE spelled out: the first difference is the SEQUENCE's length octet.
-        let ext = [0x30, 0x09, 0x06, 0x02, 0x2a, 0x03, 0x01, 0x01, 0x00, 0x04, 0x00];
+        let ext = [
+            0x30, 0x09, 0x06, 0x02, 0x2a, 0x03, 0x01, 0x01, 0x00, 0x04, 0x00,
+        ];
         let err = decode::<x509_cert::ext::Extension>(&ext).expect_err("explicit DEFAULT");
-        assert_eq!(err.kind(), ErrorKind::Noncanonical { tag: der::Tag::Sequence });
+        assert_eq!(
+            err.kind(),
+            ErrorKind::Noncanonical {
+                tag: der::Tag::Sequence
+            }
+        );
         assert_eq!(err.position(), Some(Length::ONE));
         // Trailing data inside: refused by der before any comparison.
         assert!(decode::<x509_cert::ext::Extension>(&ext[..9]).is_err());

@@ -147,7 +147,11 @@ impl<'a> ParsedCrl<'a> {
     /// ([`NotYetValid`](CrlError::NotYetValid)); nextUpdate is present and `now < nextUpdate`
     /// ([`Stale`](CrlError::Stale)); the authorityKeyIdentifier, when present, names
     /// `issuer`'s key.
-    pub fn verify(self, issuer: &Certificate, now: SystemTime) -> Result<VerifiedCrl<'a>, CrlError> {
+    pub fn verify(
+        self,
+        issuer: &Certificate,
+        now: SystemTime,
+    ) -> Result<VerifiedCrl<'a>, CrlError> {
         let issuer_tbs = issuer.tbs_certificate();
         if self.issuer != *issuer_tbs.subject() {
             return Err(CrlError::IssuerMismatch);
@@ -268,7 +272,6 @@ impl<'a> VerifiedCrl<'a> {
     }
 }
 
-
 /// Iterator over the entries of a [`ParsedCrl`] or [`VerifiedCrl`].
 #[derive(Clone, Debug)]
 pub struct Entries<'a> {
@@ -303,7 +306,6 @@ impl<'a> Iterator for Entries<'a> {
 }
 
 impl ExactSizeIterator for Entries<'_> {}
-
 
 /// Parses a DER CRL and checks it against `issuer` at time `now`.
 ///

@@ -6,8 +6,8 @@ use cms::{
     signed_data::{EncapsulatedContentInfo, SignerInfos},
 };
 use der::{
-    DecodeValue, Encode, EncodeValue, Enumerated, FixedTag, Header, Length, Reader,
-    Sequence, Tag, Writer,
+    DecodeValue, Encode, EncodeValue, Enumerated, FixedTag, Header, Length, Reader, Sequence, Tag,
+    Writer,
     asn1::{AnyRef, BitString, Int, ObjectIdentifier, OctetString},
 };
 use spki::AlgorithmIdentifierOwned;
