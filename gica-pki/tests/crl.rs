@@ -14,7 +14,7 @@ use gica_pki::{
     certgen::CertificateParams,
     crl::{
         CrlEntry, CrlError, CrlNumber, CrlParams, IssuingDistributionPoint, RevokedEntry,
-        build_crl, verify_crl,
+        build_crl, parse_crl, verify_crl,
     },
     x509_cert::{Certificate, crl::CertificateList, ext::pkix::SubjectKeyIdentifier},
 };
@@ -787,6 +787,12 @@ proptest! {
         }
         if truncate {
             bytes.truncate(cut.index(bytes.len()));
+        }
+        // parse_crl skips the signature, so edits reach the extension and entry parsers.
+        if let Ok(parsed) = parse_crl(&bytes) {
+            prop_assert_eq!(parsed.entries().count(), parsed.len());
+            // Whatever still parses after an edit must not verify.
+            prop_assert_eq!(parsed.verify(&chain().int, *now).is_ok(), bytes == *der);
         }
         let _ = verify_crl(&bytes, &chain().int, *now);
     }
