@@ -231,7 +231,9 @@ impl TokenVerifier {
         if token.content_type != oid::SIGNED_DATA {
             return Err(VerifyError::Token("contentType is not id-signedData"));
         }
-        (token.content.to_der())
+        token
+            .content
+            .to_der()
             .and_then(|der| super::asn1::check_signed_data(&der))
             .map_err(malformed("SignedData"))?;
         let sd: SignedData = token.content.decode_as().map_err(malformed("SignedData"))?;
