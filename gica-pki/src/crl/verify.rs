@@ -10,7 +10,9 @@
 //! The parser walks the DER with der's reader and borrows from the input: the revoked entries
 //! are checked in one pass and read again on demand by [`VerifiedCrl::entries`], so verifying
 //! a million-entry CRL needs no memory beyond the input (x509-cert's `CertificateList` would
-//! allocate several times per entry). Every field is decoded by der's strict DER types.
+//! allocate several times per entry). Every field is decoded by der's DER types; the parts read
+//! with x509-cert's derived types (issuer name, AKI, IDP) are re-encoded and compared, so a
+//! spelled-out DEFAULT or an unsorted SET OF is refused there too ([`crate::strict`]).
 
 use std::time::SystemTime;
 
