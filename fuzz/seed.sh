@@ -18,14 +18,17 @@
 #   ocsp_get_path <- the requests in base64, as /ocsp GET paths: standard, %2B/%2F/%3D escaped,
 #                    base64url, unpadded, with a line break
 #   crl           <- `openssl ca -gencrl` CRLs signed by int-ca, DER: empty, with entries and
-#                    reasons/invalidity dates, SHA-384, with an issuingDistributionPoint
+#                    reasons/invalidity dates, SHA-384, with an issuingDistributionPoint; plus
+#                    the committed testdata/crl/*.der
+#   crl_parse     <- the same CRLs
+#   (ocsp_request and ocsp_response also get the committed testdata/ocsp/*.der)
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 ts="$here/../testdata/ts"
 corpus="$here/corpus"
 pki="$here/../testdata/pki"
-targets="tsp_request tsp_response tst_info ocsp_request ocsp_response ocsp_get_path crl"
+targets="tsp_request tsp_response tst_info ocsp_request ocsp_response ocsp_get_path crl crl_parse"
 for t in $targets; do mkdir -p "$corpus/$t"; done
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -167,6 +170,14 @@ crl crl-sha384 -md sha384
 crl crl-idp -crlexts crl_idp
 sed -i "s|^database .*|database         = $ca/empty.txt|" "$ca/ca.cnf"
 crl crl-empty
+
+# The committed vectors (testdata/crl, testdata/ocsp), among them a CRL with a negative
+# serial that `openssl ca` cannot make. crl_parse gets every CRL: it skips the signature check,
+# so mutations of them reach the extension and entry parsers.
+cp "$here/../testdata/crl/"*.der "$corpus/crl/"
+cp "$corpus/crl/"*.der "$corpus/crl_parse/"
+cp "$here/../testdata/ocsp/"req-*.der "$corpus/ocsp_request/"
+cp "$here/../testdata/ocsp/"resp-*.der "$corpus/ocsp_response/"
 
 for t in $targets; do
     echo "seed.sh: $corpus/$t: $(ls "$corpus/$t" | wc -l) files (seeds plus anything fuzzing added)"

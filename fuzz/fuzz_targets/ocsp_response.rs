@@ -1,6 +1,7 @@
 //! Any input that decodes as an OCSPResponse must re-encode to DER that decodes to an equal value,
-//! and `basic()` on it must return; the verifier (trusting the fixture int-ca.pem, checking an
-//! empty request) must return, never panic, on any input.
+//! and a BasicOCSPResponse that `basic()` (strict) accepts must re-encode byte for byte; the
+//! verifier (trusting the fixture int-ca.pem, checking an empty request) must return, never
+//! panic, on any input.
 #![no_main]
 
 use std::sync::LazyLock;
@@ -21,7 +22,11 @@ fuzz_target!(|data: &[u8]| {
         let der = resp.to_der().expect("a decoded OCSPResponse re-encodes");
         let again = OcspResponse::from_der(&der).expect("the re-encoding decodes");
         assert_eq!(resp, again, "round trip changed the value");
-        let _ = resp.basic();
+        // basic() is strict: what it accepts re-encodes byte for byte.
+        if let (Some(Ok(basic)), Some(rb)) = (resp.basic(), &resp.response_bytes) {
+            let der = basic.to_der().expect("a BasicOCSPResponse re-encodes");
+            assert_eq!(der, rb.response.as_bytes(), "basic() accepted non-DER");
+        }
     }
     let (verifier, request) = &*VERIFIER;
     let _ = verifier.verify(data, request, SystemTime::now());

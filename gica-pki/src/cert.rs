@@ -696,9 +696,7 @@ fn ocsp_check_time(der: &[u8], at: SystemTime) -> SystemTime {
 /// The time a CRL is checked at: `at`, or its own thisUpdate when it was issued after `at`
 /// (evidence gathered later about an earlier time).
 fn crl_check_time(der: &[u8], at: SystemTime) -> SystemTime {
-    <x509_cert::crl::CertificateList>::from_der(der)
-        .map(|c| c.tbs_cert_list.this_update.to_system_time())
-        .map_or(at, |this_update| at.max(this_update))
+    crate::crl::parse_crl(der).map_or(at, |c| at.max(c.this_update))
 }
 
 /// An EKU validator: the purpose, where a certificate on the path states its purposes.

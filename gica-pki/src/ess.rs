@@ -2,7 +2,7 @@
 //! the signer's certificate so a substituted certificate is detected.
 
 use der::{
-    Sequence,
+    Any, Encode, Sequence, Tag,
     asn1::{OctetString, SetOfVec},
 };
 use spki::AlgorithmIdentifierOwned;
@@ -71,6 +71,14 @@ pub struct EssCertIdV2 {
 }
 
 impl EssCertIdV2 {
+    /// Whether `hashAlgorithm` is spelled out as its DEFAULT `{algorithm id-sha256}`, which DER
+    /// leaves out (X.690 11.5). SHA-256 with NULL parameters is another value and may appear.
+    pub fn has_explicit_default(&self) -> bool {
+        self.hash_algorithm
+            .as_ref()
+            .is_some_and(|a| a.oid == oid::SHA256 && a.parameters.is_none())
+    }
+
     /// The ESSCertIDv2 of `cert` with `digest`, with issuerSerial.
     pub fn new(cert: &Certificate, cert_der: &[u8], digest: DigestAlgorithm) -> Result<Self> {
         Ok(Self {
@@ -109,6 +117,37 @@ pub struct SigningCertificateV2 {
     /// policies.
     #[asn1(optional = "true")]
     pub policies: Option<Vec<PolicyInformation>>,
+}
+
+impl SigningCertificateV2 {
+    /// Decodes the value of a signingCertificateV2 attribute, DER only: besides what
+    /// [`crate::strict::decode`] refuses, an ESSCertIDv2 whose `hashAlgorithm` is the DEFAULT
+    /// spelled out (the derived type would re-encode it the same way, so a comparison alone
+    /// cannot see it).
+    ///
+    /// ```
+    /// use gica_pki::{der::{Any, Decode}, ess::SigningCertificateV2};
+    /// // SigningCertificateV2 { certs { ESSCertIDv2 { { sha256 }, certHash '' } } }
+    /// let explicit = [0x30, 0x13, 0x30, 0x11, 0x30, 0x0f, 0x30, 0x0b, 0x06, 0x09, 0x60, 0x86,
+    ///     0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x04, 0x00];
+    /// let any = Any::from_der(&explicit).unwrap();
+    /// assert!(SigningCertificateV2::from_der(&explicit).is_ok());
+    /// assert!(SigningCertificateV2::from_attribute_value(&any).is_err());
+    /// ```
+    pub fn from_attribute_value(value: &Any) -> der::Result<Self> {
+        let sc: Self = crate::strict::decode(&value.to_der()?)?;
+        if sc.certs.iter().any(EssCertIdV2::has_explicit_default) {
+            return Err(Tag::Sequence.non_canonical_error().into());
+        }
+        Ok(sc)
+    }
+}
+
+impl SigningCertificate {
+    /// Decodes the value of a signingCertificate attribute, DER only ([`crate::strict`]).
+    pub fn from_attribute_value(value: &Any) -> der::Result<Self> {
+        crate::strict::decode(&value.to_der()?)
+    }
 }
 
 /// ```text

@@ -13,6 +13,7 @@ pub mod ocsp;
 pub mod oid;
 mod reason;
 mod signer;
+pub mod strict;
 #[cfg(test)]
 mod testutil;
 mod time;

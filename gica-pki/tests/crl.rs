@@ -14,7 +14,7 @@ use gica_pki::{
     certgen::CertificateParams,
     crl::{
         CrlEntry, CrlError, CrlNumber, CrlParams, IssuingDistributionPoint, RevokedEntry,
-        build_crl, verify_crl,
+        build_crl, parse_crl, verify_crl,
     },
     x509_cert::{Certificate, crl::CertificateList, ext::pkix::SubjectKeyIdentifier},
 };
@@ -173,12 +173,14 @@ fn fresh_intermediate_crl_verifies_and_names_its_own_key() {
         vec![
             CrlEntry {
                 serial: &[1],
+                negative: false,
                 revocation_time: t,
                 reason: Some(CrlReason::KeyCompromise),
                 invalidity_date: None,
             },
             CrlEntry {
                 serial: &[2],
+                negative: false,
                 revocation_time: t,
                 reason: None,
                 invalidity_date: Some(at(1_700_000_000)),
@@ -186,6 +188,7 @@ fn fresh_intermediate_crl_verifies_and_names_its_own_key() {
             // Unspecified is written as no reasonCode at all (RFC 5280 5.3.1).
             CrlEntry {
                 serial: &[3],
+                negative: false,
                 revocation_time: t,
                 reason: None,
                 invalidity_date: None,
@@ -665,6 +668,7 @@ fn verify_reads_an_openssl_made_crl() {
         crl.entries().collect::<Vec<_>>(),
         vec![CrlEntry {
             serial: &[0x0a, 0x0b],
+            negative: false,
             revocation_time: at(1_735_689_600),
             reason: Some(CrlReason::KeyCompromise),
             invalidity_date: None,
@@ -753,6 +757,7 @@ proptest! {
             .iter()
             .map(|g| CrlEntry {
                 serial: &g.serial,
+                negative: false,
                 revocation_time: at(g.time),
                 reason: g.reason.filter(|r| *r != CrlReason::Unspecified),
                 invalidity_date: g.invalidity.map(at),
@@ -782,6 +787,12 @@ proptest! {
         }
         if truncate {
             bytes.truncate(cut.index(bytes.len()));
+        }
+        // parse_crl skips the signature, so edits reach the extension and entry parsers.
+        if let Ok(parsed) = parse_crl(&bytes) {
+            prop_assert_eq!(parsed.entries().count(), parsed.len());
+            // Whatever still parses after an edit must not verify.
+            prop_assert_eq!(parsed.verify(&chain().int, *now).is_ok(), bytes == *der);
         }
         let _ = verify_crl(&bytes, &chain().int, *now);
     }

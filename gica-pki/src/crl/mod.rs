@@ -6,10 +6,10 @@
 //! stream: each entry is encoded straight into the one output buffer with hand-written DER, so
 //! a million-entry CRL takes no allocation per entry and about its own size in memory.
 //!
-//! [`verify_crl`] walks the DER in place (borrowing from it, so a large CRL costs no memory
-//! beyond its bytes), checks the signature over the TBS bytes exactly as received, and applies
-//! the RFC 5280 rules a relying party needs (issuer, version, thisUpdate/nextUpdate, AKI, CRL
-//! number, critical extensions).
+//! [`parse_crl`] walks the DER in place (borrowing from it, so a large CRL costs no memory
+//! beyond its bytes) and checks its structure, extensions and entries; [`ParsedCrl::verify`]
+//! then checks the signature over the TBS bytes exactly as received and the rest of what a
+//! relying party needs (issuer, thisUpdate/nextUpdate, AKI). [`verify_crl`] does both.
 //!
 //! ```
 //! use std::time::{Duration, SystemTime};
@@ -43,7 +43,9 @@ use std::time::SystemTime;
 use der::asn1::ObjectIdentifier;
 
 pub use builder::build_crl;
-pub use verify::{CrlEntry, Entries, VerifiedCrl, verify_crl, verify_crl_with};
+pub use verify::{
+    CrlEntry, Entries, ParsedCrl, VerifiedCrl, parse_crl, verify_crl, verify_crl_with,
+};
 
 use crate::CrlReason;
 
@@ -385,8 +387,18 @@ pub enum CrlError {
     #[error("issuingDistributionPoint with unsupported scope: {0}")]
     UnsupportedIdp(&'static str),
     /// A revoked entry's serial number is negative.
+    #[deprecated(note = "entries with a negative serial are kept (CrlEntry::negative)")]
     #[error("negative serial number in an entry")]
     NegativeSerial,
+    /// A part of the CRL is not DER, or not the structure expected.
+    #[error("{what}: {source}")]
+    Malformed {
+        /// Which part (`issuingDistributionPoint`, `authorityKeyIdentifier`).
+        what: &'static str,
+        /// The decoding error (der's `Noncanonical` for a non-DER form).
+        #[source]
+        source: der::Error,
+    },
 }
 
 /// RFC 5280 6.3.3 (f): a CRL issuer's keyUsage, when present, must include cRLSign.

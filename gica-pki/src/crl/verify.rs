@@ -10,7 +10,9 @@
 //! The parser walks the DER with der's reader and borrows from the input: the revoked entries
 //! are checked in one pass and read again on demand by [`VerifiedCrl::entries`], so verifying
 //! a million-entry CRL needs no memory beyond the input (x509-cert's `CertificateList` would
-//! allocate several times per entry). Every field is decoded by der's strict DER types.
+//! allocate several times per entry). Every field is decoded by der's DER types; the parts read
+//! with x509-cert's derived types (issuer name, AKI, IDP) are re-encoded and compared, so a
+//! spelled-out DEFAULT or an unsorted SET OF is refused there too ([`crate::strict`]).
 
 use std::time::SystemTime;
 
@@ -35,17 +37,50 @@ use super::{
 };
 use crate::{AlgorithmPolicy, CrlReason, DigestAlgorithm, algorithm::SignatureError};
 
-/// One revoked certificate as a verified CRL lists it, borrowed from the CRL's DER.
+/// One revoked certificate as a CRL lists it, borrowed from the CRL's DER.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CrlEntry<'a> {
-    /// userCertificate: the serial's big-endian magnitude, no leading zero octets.
+    /// userCertificate: the serial's big-endian magnitude, no leading zero octets; for a
+    /// [`negative`](Self::negative) serial, the INTEGER's two's-complement content octets.
     pub serial: &'a [u8],
+    /// The serial is negative. RFC 5280 4.1.2.2 asks relying parties to handle such serials
+    /// gracefully, so the entry is kept; a lookup by magnitude never matches it.
+    pub negative: bool,
     /// revocationDate.
     pub revocation_time: SystemTime,
     /// reasonCode, if the entry has one.
     pub reason: Option<CrlReason>,
     /// invalidityDate, if the entry has one.
     pub invalidity_date: Option<SystemTime>,
+}
+
+/// A CRL whose structure, extensions and entries were checked by [`parse_crl`], but not its
+/// issuer, signature or validity period: [`verify`](Self::verify) does that.
+///
+/// Reading a CRL without checking its signature is for tools and tests (and fuzzing, which
+/// reaches the extension and entry parsers this way); rely on a CRL only through
+/// [`verify_crl`] or [`verify`](Self::verify).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ParsedCrl<'a> {
+    /// The CRL's issuer name.
+    pub issuer: Name,
+    /// signatureAlgorithm (equal to the `signature` field inside TBSCertList).
+    pub signature_algorithm: AlgorithmIdentifierOwned,
+    /// cRLNumber.
+    pub crl_number: CrlNumber,
+    /// thisUpdate.
+    pub this_update: SystemTime,
+    /// nextUpdate, if present ([`verify`](Self::verify) requires it).
+    pub next_update: Option<SystemTime>,
+    /// The keyIdentifier of the authorityKeyIdentifier extension, if present.
+    pub authority_key_id: Option<Vec<u8>>,
+    /// issuingDistributionPoint, if present (its `fullName` URIs and scope flags).
+    pub idp: Option<IssuingDistributionPoint>,
+    /// TBSCertList exactly as received: what the signature covers.
+    tbs: &'a [u8],
+    signature: BitStringRef<'a>,
+    revoked: Revoked<'a>,
 }
 
 /// A CRL whose signature, issuer, validity and every entry were checked by [`verify_crl`].
@@ -60,30 +95,131 @@ pub struct VerifiedCrl<'a> {
     pub next_update: SystemTime,
     /// issuingDistributionPoint, if present (its `fullName` URIs and scope flags).
     pub idp: Option<IssuingDistributionPoint>,
-    /// Contents of revokedCertificates (empty when absent).
-    revoked: &'a [u8],
-    len: usize,
+    revoked: Revoked<'a>,
     /// The CRL's issuer name.
     issuer: Name,
+}
+
+/// revokedCertificates: the contents of the SEQUENCE (empty when absent), every entry of which
+/// was parsed once, and how many there are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Revoked<'a> {
+    bytes: &'a [u8],
+    len: usize,
+}
+
+impl<'a> Revoked<'a> {
+    fn parse(bytes: &'a [u8]) -> Result<Self, CrlError> {
+        let mut reader = SliceReader::new(bytes)?;
+        let mut len = 0;
+        while !reader.is_finished() {
+            read_entry(&mut reader)?;
+            len += 1;
+        }
+        Ok(Self { bytes, len })
+    }
+
+    fn entries(self) -> Entries<'a> {
+        Entries {
+            rest: self.bytes,
+            left: self.len,
+        }
+    }
+}
+
+impl<'a> ParsedCrl<'a> {
+    /// The revoked certificates, in the CRL's order.
+    pub fn entries(&self) -> Entries<'a> {
+        self.revoked.entries()
+    }
+
+    /// How many certificates the CRL lists.
+    pub fn len(&self) -> usize {
+        self.revoked.len
+    }
+
+    /// Whether the CRL lists no certificate.
+    pub fn is_empty(&self) -> bool {
+        self.revoked.len == 0
+    }
+
+    /// Checks this CRL against `issuer` at time `now`: the CRL issuer is `issuer`'s subject;
+    /// `issuer` may sign CRLs (keyUsage, when present, has cRLSign); the signature verifies
+    /// over the TBSCertList bytes as received; `thisUpdate <= now`
+    /// ([`NotYetValid`](CrlError::NotYetValid)); nextUpdate is present and `now < nextUpdate`
+    /// ([`Stale`](CrlError::Stale)); the authorityKeyIdentifier, when present, names
+    /// `issuer`'s key.
+    pub fn verify(
+        self,
+        issuer: &Certificate,
+        now: SystemTime,
+    ) -> Result<VerifiedCrl<'a>, CrlError> {
+        self.verify_with(issuer, now, &AlgorithmPolicy::default())
+    }
+
+    /// [`ParsedCrl::verify`] under an explicit [`AlgorithmPolicy`].
+    pub fn verify_with(
+        self,
+        issuer: &Certificate,
+        now: SystemTime,
+        policy: &AlgorithmPolicy,
+    ) -> Result<VerifiedCrl<'a>, CrlError> {
+        let issuer_tbs = issuer.tbs_certificate();
+        if self.issuer != *issuer_tbs.subject() {
+            return Err(CrlError::IssuerMismatch);
+        }
+        check_crl_signer(issuer)?;
+        let signature = self
+            .signature
+            .as_bytes()
+            .ok_or(CrlError::BadSignature(SignatureError::Invalid))?;
+        policy
+            .verify(
+                issuer_tbs.subject_public_key_info(),
+                &self.signature_algorithm,
+                None,
+                self.tbs,
+                signature,
+            )
+            .map_err(CrlError::BadSignature)?;
+
+        if self.this_update > now {
+            return Err(CrlError::NotYetValid);
+        }
+        let next_update = self.next_update.ok_or(CrlError::MissingNextUpdate)?;
+        if now >= next_update {
+            return Err(CrlError::Stale);
+        }
+        if let Some(id) = &self.authority_key_id
+            && *id != issuer_key_id(issuer)?
+        {
+            return Err(CrlError::AkiMismatch);
+        }
+        Ok(VerifiedCrl {
+            crl_number: self.crl_number,
+            this_update: self.this_update,
+            next_update,
+            idp: self.idp,
+            revoked: self.revoked,
+            issuer: self.issuer,
+        })
+    }
 }
 
 impl<'a> VerifiedCrl<'a> {
     /// The revoked certificates, in the CRL's order.
     pub fn entries(&self) -> Entries<'a> {
-        Entries {
-            rest: self.revoked,
-            left: self.len,
-        }
+        self.revoked.entries()
     }
 
     /// How many certificates the CRL lists.
     pub fn len(&self) -> usize {
-        self.len
+        self.revoked.len
     }
 
     /// Whether the CRL lists no certificate.
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.revoked.len == 0
     }
 
     /// Whether this CRL's scope covers `cert` (RFC 5280 6.3.3 (b)): `cert` was issued by the
@@ -130,18 +266,24 @@ impl<'a> VerifiedCrl<'a> {
         if !self.covers(cert) {
             return Err(CrlError::OutOfScope);
         }
-        Ok(self.revoked(cert.tbs_certificate().serial_number().as_bytes()))
+        let serial = cert.tbs_certificate().serial_number().as_bytes();
+        if serial.first().is_some_and(|b| b & 0x80 != 0) {
+            // A negative serial (x509-cert reads such certificates) matches only its own kind.
+            return Ok(self.entries().find(|e| e.negative && e.serial == serial));
+        }
+        Ok(self.revoked(serial))
     }
 
     /// The entry for `serial` (a big-endian magnitude; leading zero octets are ignored), by a
-    /// linear scan: collect [`entries`](Self::entries) into a map for many lookups.
+    /// linear scan: collect [`entries`](Self::entries) into a map for many lookups. Entries
+    /// with a negative serial never match.
     pub fn revoked(&self, serial: &[u8]) -> Option<CrlEntry<'a>> {
         let serial = strip_zeros(serial);
-        self.entries().find(|e| e.serial == serial)
+        self.entries().find(|e| !e.negative && e.serial == serial)
     }
 }
 
-/// Iterator over the entries of a [`VerifiedCrl`].
+/// Iterator over the entries of a [`ParsedCrl`] or [`VerifiedCrl`].
 #[derive(Clone, Debug)]
 pub struct Entries<'a> {
     rest: &'a [u8],
@@ -152,7 +294,7 @@ impl<'a> Iterator for Entries<'a> {
     type Item = CrlEntry<'a>;
 
     fn next(&mut self) -> Option<CrlEntry<'a>> {
-        // Every entry was parsed once by verify_crl, so this cannot fail; stop if it does.
+        // Every entry was parsed once by parse_crl, so this cannot fail; stop if it does.
         let mut reader = SliceReader::new(self.rest).ok()?;
         match read_entry(&mut reader) {
             Ok(entry) => {
@@ -178,15 +320,9 @@ impl ExactSizeIterator for Entries<'_> {}
 
 /// Parses a DER CRL and checks it against `issuer` at time `now`.
 ///
-/// Checks, in order: the bytes are one DER `CertificateList`; version v2; the inner and outer
-/// signature algorithms agree; the CRL issuer is `issuer`'s subject; `issuer` may sign CRLs
-/// (keyUsage, when present, has cRLSign); the signature verifies over the TBSCertList bytes as
-/// received; `thisUpdate <= now` ([`NotYetValid`](CrlError::NotYetValid)); nextUpdate is
-/// present and `now < nextUpdate` ([`Stale`](CrlError::Stale)); the authorityKeyIdentifier,
-/// when present, names `issuer`'s key; a cRLNumber is present; no critical extension gica does
-/// not process (delta CRLs, indirect CRLs and partial-reason IDPs are refused); each entry's
-/// serial is non-negative and at most 20 octets, its reasonCode and invalidityDate well
-/// formed.
+/// [`parse_crl`] then [`ParsedCrl::verify`]: the structure first (DER, v2, extensions,
+/// entries), then the issuer, the signature over the TBSCertList bytes as received, the
+/// validity period and the authorityKeyIdentifier.
 ///
 /// The result borrows `der`. Never panics, whatever the input.
 ///
@@ -221,11 +357,41 @@ pub fn verify_crl_with<'a>(
     now: SystemTime,
     policy: &AlgorithmPolicy,
 ) -> Result<VerifiedCrl<'a>, CrlError> {
+    parse_crl(der)?.verify_with(issuer, now, policy)
+}
+
+/// Parses a DER CRL without checking its signature, issuer or time (see [`ParsedCrl`]).
+///
+/// Checks: the bytes are one DER `CertificateList` (X.690: an explicit DEFAULT such as
+/// `critical FALSE`, anywhere, is refused); version v2; the inner and outer signature
+/// algorithms agree; a cRLNumber is present; no extension appears twice; no critical
+/// extension gica does not process (delta CRLs, indirect CRLs and partial-reason IDPs are
+/// refused); each entry's serial at most 20 octets (a negative one is kept, see
+/// [`CrlEntry::negative`]), its reasonCode and invalidityDate well formed.
+///
+/// The result borrows `der`. Never panics, whatever the input.
+///
+/// ```
+/// use std::time::SystemTime;
+/// use gica_pki::{SoftwareSigner, certgen::CertificateParams};
+/// use gica_pki::crl::{CrlParams, RevokedEntry, build_crl, parse_crl};
+///
+/// let key = SoftwareSigner::generate_p256().unwrap();
+/// let ca = CertificateParams::ca("CN=Example CA", 365).self_signed(&key).unwrap();
+/// let now = SystemTime::now();
+/// let params = CrlParams::new(now, now + std::time::Duration::from_secs(60), 7);
+/// let der = build_crl(&ca, &key, &params, [RevokedEntry::new(&[9], now)]).unwrap();
+/// let parsed = parse_crl(&der).unwrap();
+/// assert_eq!((parsed.crl_number.to_u64(), parsed.len()), (Some(7), 1));
+/// let verified = parsed.verify(&ca, now).unwrap();
+/// assert_eq!(verified.entries().next().unwrap().serial, [9]);
+/// ```
+pub fn parse_crl(der: &[u8]) -> Result<ParsedCrl<'_>, CrlError> {
     let mut reader = SliceReader::new(der)?;
-    let (tbs_der, algorithm, signature) = reader.sequence(|r| {
+    let (tbs_der, signature_algorithm, signature) = reader.sequence(|r| {
         let tbs = r.tlv_bytes()?;
         let algorithm: AlgorithmIdentifierOwned = r.decode()?;
-        let signature: BitStringRef<'a> = r.decode()?;
+        let signature: BitStringRef<'_> = r.decode()?;
         Ok::<_, der::Error>((tbs, algorithm, signature))
     })?;
     reader.finish()?;
@@ -234,40 +400,12 @@ pub fn verify_crl_with<'a>(
     if tbs.version != Some(Version::V2) {
         return Err(CrlError::Version);
     }
-    if tbs.signature != algorithm {
+    if tbs.signature != signature_algorithm {
         return Err(CrlError::AlgorithmMismatch);
-    }
-    let issuer_tbs = issuer.tbs_certificate();
-    if tbs.issuer != *issuer_tbs.subject() {
-        return Err(CrlError::IssuerMismatch);
-    }
-    check_crl_signer(issuer)?;
-    let signature = signature
-        .as_bytes()
-        .ok_or(CrlError::BadSignature(SignatureError::Invalid))?;
-    policy
-        .verify(
-            issuer_tbs.subject_public_key_info(),
-            &algorithm,
-            None,
-            tbs_der,
-            signature,
-        )
-        .map_err(CrlError::BadSignature)?;
-
-    let this_update = tbs.this_update.to_system_time();
-    if this_update > now {
-        return Err(CrlError::NotYetValid);
-    }
-    let next_update = tbs
-        .next_update
-        .ok_or(CrlError::MissingNextUpdate)?
-        .to_system_time();
-    if now >= next_update {
-        return Err(CrlError::Stale);
     }
 
     let mut crl_number = None;
+    let mut authority_key_id = None;
     let mut idp = None;
     let mut seen = Vec::new();
     let mut exts = SliceReader::new(tbs.extensions)?;
@@ -278,12 +416,7 @@ pub fn verify_crl_with<'a>(
         }
         seen.push(oid);
         if oid == OID_AKI {
-            let aki = AuthorityKeyIdentifier::from_der(value)?;
-            if let Some(id) = aki.key_identifier
-                && id.as_bytes() != issuer_key_id(issuer)?.as_slice()
-            {
-                return Err(CrlError::AkiMismatch);
-            }
+            authority_key_id = read_aki(value)?;
         } else if oid == OID_CRL_NUMBER {
             crl_number = Some(CrlNumber::parsed(UintRef::from_der(value)?.as_bytes())?);
         } else if oid == OID_IDP {
@@ -292,23 +425,18 @@ pub fn verify_crl_with<'a>(
             return Err(CrlError::UnsupportedCriticalExtension(oid));
         }
     }
-    let crl_number = crl_number.ok_or(CrlError::MissingCrlNumber)?;
 
-    let mut entries = SliceReader::new(tbs.revoked)?;
-    let mut len = 0;
-    while !entries.is_finished() {
-        read_entry(&mut entries)?;
-        len += 1;
-    }
-
-    Ok(VerifiedCrl {
-        crl_number,
-        this_update,
-        next_update,
-        idp,
-        revoked: tbs.revoked,
-        len,
+    Ok(ParsedCrl {
         issuer: tbs.issuer,
+        signature_algorithm,
+        crl_number: crl_number.ok_or(CrlError::MissingCrlNumber)?,
+        this_update: tbs.this_update.to_system_time(),
+        next_update: tbs.next_update.map(|t| t.to_system_time()),
+        authority_key_id,
+        idp,
+        tbs: tbs_der,
+        signature,
+        revoked: Revoked::parse(tbs.revoked)?,
     })
 }
 
@@ -330,7 +458,8 @@ impl<'a> Tbs<'a> {
         let tbs = reader.sequence(|r| {
             let version = r.decode()?;
             let signature = r.decode()?;
-            let issuer = r.decode()?;
+            // Name holds SET OFs, which der sorts on decoding: only a comparison sees disorder.
+            let issuer = crate::strict::decode(r.tlv_bytes()?)?;
             let this_update = r.decode()?;
             let next_update = r.decode()?;
             let revoked = optional_contents(r, Tag::Sequence)?;
@@ -379,16 +508,16 @@ fn read_entry<'a>(r: &mut SliceReader<'a>) -> Result<CrlEntry<'a>, CrlError> {
     r.sequence(|r| {
         let serial: IntRef<'a> = r.decode()?;
         let raw = serial.as_bytes();
-        if raw.first().is_some_and(|b| b & 0x80 != 0) {
-            return Err(CrlError::NegativeSerial);
-        }
-        let serial = strip_zeros(raw);
-        if serial.len() > MAX_SERIAL_LEN {
+        let negative = raw.first().is_some_and(|b| b & 0x80 != 0);
+        // A negative serial keeps its sign octets: as long as the longest positive encoding.
+        let serial = if negative { raw } else { strip_zeros(raw) };
+        if serial.len() > MAX_SERIAL_LEN + usize::from(negative) {
             return Err(CrlError::SerialTooLong(serial.len()));
         }
         let time: Time = r.decode()?;
         let mut entry = CrlEntry {
             serial,
+            negative,
             revocation_time: time.to_system_time(),
             reason: None,
             invalidity_date: None,
@@ -451,8 +580,21 @@ fn issuer_key_id(issuer: &Certificate) -> Result<Vec<u8>, CrlError> {
     })
 }
 
+/// The keyIdentifier of an authorityKeyIdentifier extension's value.
+fn read_aki(value: &[u8]) -> Result<Option<Vec<u8>>, CrlError> {
+    let aki: AuthorityKeyIdentifier =
+        crate::strict::decode(value).map_err(malformed("authorityKeyIdentifier"))?;
+    Ok(aki.key_identifier.map(|id| id.as_bytes().to_vec()))
+}
+
+fn malformed(what: &'static str) -> impl FnOnce(der::Error) -> CrlError {
+    move |source| CrlError::Malformed { what, source }
+}
+
 fn read_idp(value: &[u8]) -> Result<IssuingDistributionPoint, CrlError> {
-    let idp = x509_cert::ext::pkix::IssuingDistributionPoint::from_der(value)?;
+    // Its BOOLEANs are DEFAULT FALSE: strictness refuses one spelled out.
+    let idp: x509_cert::ext::pkix::IssuingDistributionPoint =
+        crate::strict::decode(value).map_err(malformed("issuingDistributionPoint"))?;
     if idp.indirect_crl {
         return Err(CrlError::UnsupportedIdp("indirectCRL"));
     }

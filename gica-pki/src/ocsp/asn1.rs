@@ -1,7 +1,7 @@
 //! RFC 6960 DER types (the module is DEFINITIONS EXPLICIT TAGS). Each carries its ASN.1.
 
 use der::{
-    Choice, Decode, Enumerated, Sequence,
+    Choice, Enumerated, Sequence,
     asn1::{BitString, GeneralizedTime, Int, Null, ObjectIdentifier, OctetString},
 };
 use spki::AlgorithmIdentifierOwned;
@@ -142,6 +142,8 @@ pub struct Signature {
 ///     tbsRequest                  TBSRequest,
 ///     optionalSignature   [0]     EXPLICIT Signature OPTIONAL }
 /// ```
+/// Decoded tolerantly, as clients send it: an explicit `version [0] v1` or `critical FALSE`
+/// is accepted (see [`crate::strict`]); it re-encodes as DER.
 #[derive(Clone, Debug, Eq, PartialEq, Sequence)]
 pub struct OcspRequest {
     /// tbsRequest.
@@ -358,18 +360,20 @@ pub(crate) struct BasicOcspResponseRaw {
 }
 
 impl OcspResponse {
-    /// The BasicOCSPResponse inside, if the status is successful and the type is basic.
+    /// The BasicOCSPResponse inside, if the status is successful and the type is basic. It
+    /// is signed, so it must be DER: an explicit `version [0] v1` or `critical FALSE` is
+    /// refused ([`crate::strict`]).
     pub fn basic(&self) -> Option<der::Result<BasicOcspResponse>> {
         let rb = self.response_bytes.as_ref()?;
         (rb.response_type == crate::oid::OCSP_BASIC)
-            .then(|| BasicOcspResponse::from_der(rb.response.as_bytes()))
+            .then(|| crate::strict::decode(rb.response.as_bytes()))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use der::Encode;
+    use der::{Decode, Encode};
     use proptest::prelude::*;
 
     use crate::testutil::arb_int;

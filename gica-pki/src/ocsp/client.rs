@@ -246,13 +246,14 @@ impl OcspVerifier {
         if rb.response_type != oid::OCSP_BASIC {
             return Err(E::NotBasic);
         }
-        let raw = BasicOcspResponseRaw::from_der(rb.response.as_bytes())
+        let raw = crate::strict::decode::<BasicOcspResponseRaw>(rb.response.as_bytes())
             .map_err(malformed("BasicOCSPResponse"))?;
         let tbs = raw
             .tbs_response_data
             .to_der()
             .map_err(malformed("ResponseData"))?;
-        let data = ResponseData::from_der(&tbs).map_err(malformed("ResponseData"))?;
+        let data =
+            crate::strict::decode::<ResponseData>(&tbs).map_err(malformed("ResponseData"))?;
         let signer = self.find_signer(&data.responder_id, raw.certs.as_deref().unwrap_or(&[]))?;
         if !std::ptr::eq(signer, &self.issuer) {
             // RFC 6960 3.2 (4): the delegate must be authorised when it signed, and now.

@@ -1,10 +1,14 @@
 //! RFC 3161 (as updated by RFC 5816) DER types. Each carries its ASN.1 definition.
 
-use cms::content_info::ContentInfo;
+use cms::{
+    cert::CertificateChoices,
+    content_info::{CmsVersion, ContentInfo},
+    signed_data::{EncapsulatedContentInfo, SignerInfos},
+};
 use der::{
-    Decode, DecodeValue, Encode, EncodeValue, Enumerated, FixedTag, Header, Length, Reader,
-    Sequence, Tag, Writer,
-    asn1::{BitString, Int, ObjectIdentifier, OctetString},
+    DecodeValue, Encode, EncodeValue, Enumerated, FixedTag, Header, Length, Reader, Sequence, Tag,
+    Writer,
+    asn1::{AnyRef, BitString, Int, ObjectIdentifier, OctetString},
 };
 use spki::AlgorithmIdentifierOwned;
 use x509_cert::ext::{Extensions, pkix::name::GeneralName};
@@ -33,6 +37,8 @@ pub struct MessageImprint {
 ///    certReq               BOOLEAN                  DEFAULT FALSE,
 ///    extensions            [0] IMPLICIT Extensions  OPTIONAL  }
 /// ```
+/// Decoded tolerantly, as clients send it: an explicit `certReq FALSE` or `critical FALSE`
+/// is accepted (see [`crate::strict`]); it re-encodes as DER.
 #[derive(Clone, Debug, Eq, PartialEq, Sequence)]
 pub struct TimeStampReq {
     /// version (1).
@@ -245,17 +251,69 @@ impl<'a> DecodeValue<'a> for PkiFailureInfo {
 ///     failInfo      PKIFailureInfo  OPTIONAL  }
 /// PKIFreeText ::= SEQUENCE SIZE (1..MAX) OF UTF8String
 /// ```
-#[derive(Clone, Debug, Eq, PartialEq, Sequence)]
+/// An empty statusString breaks SIZE (1..MAX): it is neither decoded nor encoded.
+///
+/// ```
+/// use gica_pki::{der::{Decode, Encode}, tsp::PkiStatusInfo};
+/// // status granted, statusString {} (empty)
+/// assert!(PkiStatusInfo::from_der(&[0x30, 0x05, 0x02, 0x01, 0x00, 0x30, 0x00]).is_err());
+/// let mut s = PkiStatusInfo::granted();
+/// s.status_string = Some(Vec::new());
+/// assert!(s.to_der().is_err());
+/// ```
+#[derive(Clone, Debug, Eq, PartialEq)]
 pub struct PkiStatusInfo {
     /// status.
     pub status: PkiStatus,
-    /// statusString.
-    #[asn1(optional = "true")]
+    /// statusString: at least one string when present.
     pub status_string: Option<Vec<String>>,
     /// failInfo.
-    #[asn1(optional = "true")]
     pub fail_info: Option<PkiFailureInfo>,
 }
+
+impl PkiStatusInfo {
+    /// statusString, refused if empty (PKIFreeText is SIZE (1..MAX)).
+    fn free_text(&self) -> der::Result<&Option<Vec<String>>> {
+        match &self.status_string {
+            Some(t) if t.is_empty() => Err(Tag::Sequence.value_error().into()),
+            t => Ok(t),
+        }
+    }
+}
+
+impl<'a> DecodeValue<'a> for PkiStatusInfo {
+    type Error = der::Error;
+
+    fn decode_value<R: Reader<'a>>(reader: &mut R, _header: Header) -> der::Result<Self> {
+        let status = reader.decode()?;
+        let status_string: Option<Vec<String>> = reader.decode()?;
+        if status_string.as_ref().is_some_and(Vec::is_empty) {
+            return Err(reader.error(Tag::Sequence.value_error()));
+        }
+        let fail_info = reader.decode()?;
+        Ok(Self {
+            status,
+            status_string,
+            fail_info,
+        })
+    }
+}
+
+impl EncodeValue for PkiStatusInfo {
+    fn value_len(&self) -> der::Result<Length> {
+        self.status.encoded_len()?
+            + self.free_text()?.encoded_len()?
+            + self.fail_info.encoded_len()?
+    }
+
+    fn encode_value(&self, writer: &mut impl Writer) -> der::Result<()> {
+        self.status.encode(writer)?;
+        self.free_text()?.encode(writer)?;
+        self.fail_info.encode(writer)
+    }
+}
+
+impl Sequence<'_> for PkiStatusInfo {}
 
 impl PkiStatusInfo {
     /// `granted`, nothing else.
@@ -358,6 +416,8 @@ impl Accuracy {
 ///    tsa                          [0] GeneralName          OPTIONAL,
 ///    extensions                   [1] IMPLICIT Extensions  OPTIONAL  }
 /// ```
+/// A token's TSTInfo must be DER: read it with [`TstInfo::from_econtent`], which refuses
+/// anything else.
 #[derive(Clone, Debug, Eq, PartialEq, Sequence)]
 pub struct TstInfo {
     /// version (1).
@@ -388,9 +448,11 @@ pub struct TstInfo {
 }
 
 impl TstInfo {
-    /// Parses the eContent of a token.
+    /// Parses the eContent of a token: DER only (RFC 3161 2.4.2), so an explicit
+    /// `ordering FALSE` or any other non-DER form is refused (see [`crate::strict`]).
+    /// `from_der` stays as tolerant as der's derived decoder.
     pub fn from_econtent(econtent: &[u8]) -> der::Result<Self> {
-        Self::from_der(econtent)
+        crate::strict::decode(econtent)
     }
 
     /// DER of this TSTInfo.
@@ -399,9 +461,44 @@ impl TstInfo {
     }
 }
 
+/// SignedData (RFC 5652 5.1) with its certificate and CRL sets kept as received.
+///
+/// ```text
+/// SignedData ::= SEQUENCE {
+///   version CMSVersion,
+///   digestAlgorithms DigestAlgorithmIdentifiers,
+///   encapContentInfo EncapsulatedContentInfo,
+///   certificates [0] IMPLICIT CertificateSet OPTIONAL,
+///   crls [1] IMPLICIT RevocationInfoChoices OPTIONAL,
+///   signerInfos SignerInfos }
+/// ```
+#[derive(Sequence)]
+struct SignedDataAsReceived<'a> {
+    version: CmsVersion,
+    digest_algorithms: AnyRef<'a>,
+    encap_content_info: EncapsulatedContentInfo,
+    #[asn1(context_specific = "0", tag_mode = "IMPLICIT", optional = "true")]
+    certificates: Option<Vec<AnyRef<'a>>>,
+    #[asn1(context_specific = "1", tag_mode = "IMPLICIT", optional = "true")]
+    crls: Option<Vec<AnyRef<'a>>>,
+    signer_infos: SignerInfos,
+}
+
+/// Refuses a token's SignedData unless it is DER ([`crate::strict`]) apart from the order of
+/// its `certificates` SET: OpenSSL writes them in the order they were added, and that order
+/// is not signed. Each certificate must be DER itself.
+pub(crate) fn check_signed_data(der: &[u8]) -> der::Result<()> {
+    let sd: SignedDataAsReceived<'_> = crate::strict::decode(der)?;
+    for cert in sd.certificates.iter().flatten() {
+        crate::strict::decode::<CertificateChoices>(&cert.to_der()?)?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use der::Decode;
     use proptest::prelude::*;
 
     use crate::testutil::arb_int;

@@ -290,6 +290,11 @@ impl TokenVerifier {
         if token.content_type != oid::SIGNED_DATA {
             return Err(VerifyError::Token("contentType is not id-signedData"));
         }
+        token
+            .content
+            .to_der()
+            .and_then(|der| super::asn1::check_signed_data(&der))
+            .map_err(malformed("SignedData"))?;
         let sd: SignedData = token.content.decode_as().map_err(malformed("SignedData"))?;
         if sd.version != cms::content_info::CmsVersion::V3 {
             return Err(VerifyError::Token("SignedData of a token is version 3"));
@@ -305,7 +310,7 @@ impl TokenVerifier {
             .decode_as()
             .map_err(malformed("eContent"))?;
         let econtent = econtent.as_bytes();
-        let tst_info = TstInfo::from_der(econtent).map_err(malformed("TSTInfo"))?;
+        let tst_info = TstInfo::from_econtent(econtent).map_err(malformed("TSTInfo"))?;
         if tst_info.version != 1 {
             return Err(VerifyError::Token("TSTInfo version is not 1"));
         }
@@ -474,8 +479,8 @@ fn check_ess(
         ));
     }
     if let Some(any) = v2 {
-        let sc: SigningCertificateV2 =
-            any.decode_as().map_err(malformed("SigningCertificateV2"))?;
+        let sc = SigningCertificateV2::from_attribute_value(any)
+            .map_err(malformed("SigningCertificateV2"))?;
         let (first, rest) = sc
             .certs
             .split_first()
@@ -493,7 +498,8 @@ fn check_ess(
         }
     }
     if let Some(any) = v1 {
-        let sc: SigningCertificate = any.decode_as().map_err(malformed("SigningCertificate"))?;
+        let sc = SigningCertificate::from_attribute_value(any)
+            .map_err(malformed("SigningCertificate"))?;
         let (first, rest) = sc
             .certs
             .split_first()
