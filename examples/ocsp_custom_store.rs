@@ -41,10 +41,17 @@ fn serial(cert: &Certificate) -> Vec<u8> {
 
 fn main() -> Result<(), Error> {
     let ca_key = Arc::new(SoftwareSigner::generate_p256()?);
-    let ca = CertificateParams::ca("CN=Example CA", 365).self_signed(ca_key.as_ref())?;
+    let ca = CertificateParams::ca("CN=Example CA", std::time::SystemTime::now(), 365)
+        .self_signed(ca_key.as_ref())?;
     let issue = |cn: &str| -> Result<Certificate, Error> {
         let key = SoftwareSigner::generate_p256()?;
-        Ok(CertificateParams::leaf(cn, 30).signed_by(key.public_key(), &ca, ca_key.as_ref())?)
+        Ok(
+            CertificateParams::leaf(cn, std::time::SystemTime::now(), 30).signed_by(
+                key.public_key(),
+                &ca,
+                ca_key.as_ref(),
+            )?,
+        )
     };
     let alice = issue("CN=alice")?;
     let mallory = issue("CN=mallory")?;

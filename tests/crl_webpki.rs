@@ -284,7 +284,11 @@ impl Pki {
             reasons: None,
             crl_issuer: None,
         }]);
-        let mut params = CertificateParams::tsa(&format!("CN={cn},O=gica test,C=IR"), 30);
+        let mut params = CertificateParams::tsa(
+            &format!("CN={cn},O=gica test,C=IR"),
+            std::time::SystemTime::now(),
+            30,
+        );
         params.not_before = self.at - DAY;
         params.not_after = self.at + 30 * DAY;
         params.extra_extensions.push(Extension {
@@ -472,7 +476,12 @@ fn crl_not_signed_by_the_issuer_key_is_rejected() {
 
     // Forgers: root-ca's key and an unrelated DemoCa's key, each holding a certificate whose
     // subject is int-ca's name byte for byte, so build_crl writes int-ca's name as issuer.
-    let demo = DemoCa::new("gica forger", "gica Forger CA").expect("demo CA");
+    let demo = DemoCa::new(
+        "gica forger",
+        "gica Forger CA",
+        std::time::SystemTime::now(),
+    )
+    .expect("demo CA");
     let int_subject = pki
         .int
         .tbs_certificate()
@@ -480,9 +489,13 @@ fn crl_not_signed_by_the_issuer_key_is_rejected() {
         .to_der()
         .expect("encode int-ca subject");
     for (who, forger_key) in [("root-ca key", &pki.root_key), ("DemoCa key", &demo.ca_key)] {
-        let impostor = CertificateParams::ca("CN=gica Test Intermediate CA,O=gica test,C=IR", 30)
-            .self_signed(forger_key)
-            .expect("impostor certificate");
+        let impostor = CertificateParams::ca(
+            "CN=gica Test Intermediate CA,O=gica test,C=IR",
+            std::time::SystemTime::now(),
+            30,
+        )
+        .self_signed(forger_key)
+        .expect("impostor certificate");
         assert_eq!(
             impostor
                 .tbs_certificate()

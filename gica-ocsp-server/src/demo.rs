@@ -59,10 +59,18 @@ pub async fn make(dir: &Path) -> Result<DemoFiles, AppError> {
     })?;
     let DemoCa {
         root, ca, ca_key, ..
-    } = DemoCa::new("gica demo", "gica Demo Issuing CA").map_err(pki)?;
+    } = DemoCa::new(
+        "gica demo",
+        "gica Demo Issuing CA",
+        std::time::SystemTime::now(),
+    )
+    .map_err(pki)?;
     let resp_key = SoftwareSigner::generate_p256().map_err(pki)?;
-    let mut resp_params =
-        CertificateParams::leaf("CN=gica Demo OCSP Responder,O=gica demo,C=IR", 90);
+    let mut resp_params = CertificateParams::leaf(
+        "CN=gica Demo OCSP Responder,O=gica demo,C=IR",
+        std::time::SystemTime::now(),
+        90,
+    );
     resp_params.extended_key_usage = Some((false, vec![gica_pki::oid::KP_OCSP_SIGNING]));
     resp_params
         .extra_extensions
@@ -76,12 +84,13 @@ pub async fn make(dir: &Path) -> Result<DemoFiles, AppError> {
         .signed_by(resp_key.public_key(), &ca, &ca_key)
         .map_err(pki)?;
     let leaf_key = SoftwareSigner::generate_p256().map_err(pki)?;
-    let good = CertificateParams::leaf("CN=good.demo.gica.ir", 365)
+    let good = CertificateParams::leaf("CN=good.demo.gica.ir", std::time::SystemTime::now(), 365)
         .signed_by(leaf_key.public_key(), &ca, &ca_key)
         .map_err(pki)?;
-    let revoked = CertificateParams::leaf("CN=revoked.demo.gica.ir", 365)
-        .signed_by(leaf_key.public_key(), &ca, &ca_key)
-        .map_err(pki)?;
+    let revoked =
+        CertificateParams::leaf("CN=revoked.demo.gica.ir", std::time::SystemTime::now(), 365)
+            .signed_by(leaf_key.public_key(), &ca, &ca_key)
+            .map_err(pki)?;
     let files = DemoFiles {
         dir: dir.to_path_buf(),
         root: dir.join("root.pem"),

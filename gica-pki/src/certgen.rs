@@ -71,7 +71,7 @@ struct CertDer {
 /// ```
 /// use gica_pki::{SoftwareSigner, Signer, certgen::CertificateParams};
 /// let key = SoftwareSigner::generate_p256().unwrap();
-/// let root = CertificateParams::ca("CN=Example Root", 3650).self_signed(&key).unwrap();
+/// let root = CertificateParams::ca("CN=Example Root", std::time::SystemTime::now(), 3650).self_signed(&key).unwrap();
 /// gica_pki::cert::verify_issued_by(&root, &root).unwrap();
 /// ```
 #[derive(Clone, Debug)]
@@ -93,18 +93,18 @@ pub struct CertificateParams {
 }
 
 impl CertificateParams {
-    /// A CA certificate valid for `days` days.
-    pub fn ca(subject: &str, days: u64) -> Self {
+    /// A CA certificate valid from an hour before `now` for `days` days.
+    pub fn ca(subject: &str, now: SystemTime, days: u64) -> Self {
         Self {
             ca: Some(None),
             key_usage: vec![KeyUsages::KeyCertSign, KeyUsages::CRLSign],
-            ..Self::leaf(subject, days)
+            ..Self::leaf(subject, now, days)
         }
     }
 
-    /// An end-entity certificate valid for `days` days, digitalSignature only.
-    pub fn leaf(subject: &str, days: u64) -> Self {
-        let now = SystemTime::now();
+    /// An end-entity certificate valid from an hour before `now` (clock skew) for `days`
+    /// days, digitalSignature only. The time comes in: the core reads no clock.
+    pub fn leaf(subject: &str, now: SystemTime, days: u64) -> Self {
         Self {
             subject: subject.to_string(),
             not_before: now - Duration::from_secs(3600),
@@ -120,10 +120,10 @@ impl CertificateParams {
     }
 
     /// A TSA certificate: critical extendedKeyUsage of timeStamping only (RFC 3161 2.3).
-    pub fn tsa(subject: &str, days: u64) -> Self {
+    pub fn tsa(subject: &str, now: SystemTime, days: u64) -> Self {
         Self {
             extended_key_usage: Some((true, vec![crate::oid::KP_TIME_STAMPING])),
-            ..Self::leaf(subject, days)
+            ..Self::leaf(subject, now, days)
         }
     }
 
@@ -251,19 +251,19 @@ pub struct DemoCa {
 }
 
 impl DemoCa {
-    /// A root `CN=<org> Root CA` (10 years) and an issuing CA `CN=<ca_name>` (5 years), both
-    /// `O=<org>,C=IR`.
+    /// A root `CN=<org> Root CA` (10 years from `now`) and an issuing CA `CN=<ca_name>` (5
+    /// years), both `O=<org>,C=IR`.
     ///
     /// ```
-    /// let demo = gica_pki::certgen::DemoCa::new("gica demo", "gica Demo Issuing CA").unwrap();
+    /// let demo = gica_pki::certgen::DemoCa::new("gica demo", "gica Demo Issuing CA", std::time::SystemTime::now()).unwrap();
     /// gica_pki::cert::verify_issued_by(&demo.ca, &demo.root).unwrap();
     /// ```
-    pub fn new(org: &str, ca_name: &str) -> Result<Self> {
+    pub fn new(org: &str, ca_name: &str, now: SystemTime) -> Result<Self> {
         let root_key = crate::SoftwareSigner::generate_p256()?;
-        let root = CertificateParams::ca(&format!("CN={org} Root CA,O={org},C=IR"), 3650)
+        let root = CertificateParams::ca(&format!("CN={org} Root CA,O={org},C=IR"), now, 3650)
             .self_signed(&root_key)?;
         let ca_key = crate::SoftwareSigner::generate_p256()?;
-        let mut params = CertificateParams::ca(&format!("CN={ca_name},O={org},C=IR"), 1825);
+        let mut params = CertificateParams::ca(&format!("CN={ca_name},O={org},C=IR"), now, 1825);
         params.ca = Some(Some(0));
         let ca = params.signed_by(ca_key.public_key(), &root, &root_key)?;
         Ok(Self {

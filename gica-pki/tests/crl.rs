@@ -52,13 +52,21 @@ fn chain() -> &'static Chain {
     static CHAIN: OnceLock<Chain> = OnceLock::new();
     CHAIN.get_or_init(|| {
         let root_key = SoftwareSigner::generate_p256().expect("root key");
-        let root = CertificateParams::ca("CN=CRL Test Root,O=gica test", 3650)
-            .self_signed(&root_key)
-            .expect("root");
+        let root = CertificateParams::ca(
+            "CN=CRL Test Root,O=gica test",
+            std::time::SystemTime::now(),
+            3650,
+        )
+        .self_signed(&root_key)
+        .expect("root");
         let int_key = SoftwareSigner::generate_p256().expect("int key");
-        let int = CertificateParams::ca("CN=CRL Test Intermediate,O=gica test", 1825)
-            .signed_by(int_key.public_key(), &root, &root_key)
-            .expect("intermediate");
+        let int = CertificateParams::ca(
+            "CN=CRL Test Intermediate,O=gica test",
+            std::time::SystemTime::now(),
+            1825,
+        )
+        .signed_by(int_key.public_key(), &root, &root_key)
+        .expect("intermediate");
         Chain { root, int, int_key }
     })
 }
@@ -288,9 +296,13 @@ fn openssl_verify_crl_check_rejects_revoked_leaf_only() {
     let mut leaves = Vec::new();
     for name in ["revoked", "good"] {
         let leaf_key = SoftwareSigner::generate_p256().expect("leaf key");
-        let leaf = CertificateParams::leaf(&format!("CN=gica CRL test {name}"), 30)
-            .signed_by(leaf_key.public_key(), &ca, &key)
-            .expect("leaf");
+        let leaf = CertificateParams::leaf(
+            &format!("CN=gica CRL test {name}"),
+            std::time::SystemTime::now(),
+            30,
+        )
+        .signed_by(leaf_key.public_key(), &ca, &key)
+        .expect("leaf");
         let path = dir.join(&format!("{name}.pem"));
         std::fs::write(&path, leaf.to_pem(LineEnding::LF).expect("pem")).expect("write");
         leaves.push((leaf, path));
@@ -410,9 +422,13 @@ fn builder_validates_before_signing() {
         Err(CrlError::KeyMismatch)
     ));
     // A certificate for the same key without cRLSign may not sign CRLs.
-    let leaf = CertificateParams::leaf("CN=gica Test Intermediate CA,O=gica test,C=IR", 30)
-        .self_signed(&key)
-        .expect("leaf");
+    let leaf = CertificateParams::leaf(
+        "CN=gica Test Intermediate CA,O=gica test,C=IR",
+        std::time::SystemTime::now(),
+        30,
+    )
+    .self_signed(&key)
+    .expect("leaf");
     assert!(matches!(
         build_crl(&leaf, &key, &params, []),
         Err(CrlError::IssuerNotCrlSigner)
@@ -572,9 +588,13 @@ fn verify_refuses_wrong_issuer_tampering_and_stale_crls() {
         ));
     }
     let impostor_key = SoftwareSigner::generate_p256().expect("key");
-    let impostor = CertificateParams::ca("CN=gica Test Intermediate CA,O=gica test,C=IR", 30)
-        .self_signed(&impostor_key)
-        .expect("impostor");
+    let impostor = CertificateParams::ca(
+        "CN=gica Test Intermediate CA,O=gica test,C=IR",
+        std::time::SystemTime::now(),
+        30,
+    )
+    .self_signed(&impostor_key)
+    .expect("impostor");
     assert_eq!(
         impostor.tbs_certificate().subject(),
         ca.tbs_certificate().subject()
@@ -839,10 +859,23 @@ fn scope_follows_the_issuing_distribution_point() {
         extra_extensions: vec![crldp(url)],
         ..params
     };
-    let leaf_u1 = issue(with_dp(CertificateParams::leaf("CN=u1", 30), U1));
-    let leaf_u2 = issue(with_dp(CertificateParams::leaf("CN=u2", 30), U2));
-    let leaf_none = issue(CertificateParams::leaf("CN=none", 30));
-    let sub_ca_u1 = issue(with_dp(CertificateParams::ca("CN=sub", 30), U1));
+    let leaf_u1 = issue(with_dp(
+        CertificateParams::leaf("CN=u1", std::time::SystemTime::now(), 30),
+        U1,
+    ));
+    let leaf_u2 = issue(with_dp(
+        CertificateParams::leaf("CN=u2", std::time::SystemTime::now(), 30),
+        U2,
+    ));
+    let leaf_none = issue(CertificateParams::leaf(
+        "CN=none",
+        std::time::SystemTime::now(),
+        30,
+    ));
+    let sub_ca_u1 = issue(with_dp(
+        CertificateParams::ca("CN=sub", std::time::SystemTime::now(), 30),
+        U1,
+    ));
     let serial = |c: &Certificate| c.tbs_certificate().serial_number().as_bytes().to_vec();
     let mut listed = [
         serial(&leaf_u1),

@@ -187,7 +187,11 @@ fn delegated_responder_is_accepted_and_a_stranger_is_not() {
     let issuer = load("pki/int-ca.pem");
     let leaf = load("pki/tsa-rsa.pem");
     let delegate_key = Arc::new(SoftwareSigner::generate_p256().expect("key"));
-    let mut params = CertificateParams::leaf("CN=gica test OCSP responder", 30);
+    let mut params = CertificateParams::leaf(
+        "CN=gica test OCSP responder",
+        std::time::SystemTime::now(),
+        30,
+    );
     params.extended_key_usage = Some((false, vec![gica_pki::oid::KP_OCSP_SIGNING]));
     let delegate = params
         .signed_by(delegate_key.public_key(), &issuer, int_key().as_ref())
@@ -211,7 +215,7 @@ fn delegated_responder_is_accepted_and_a_stranger_is_not() {
         .verify(&der, &req, SystemTime::now())
         .expect("delegated response verifies");
     // A responder certificate without OCSPSigning is refused at construction.
-    let plain = CertificateParams::leaf("CN=not a responder", 30)
+    let plain = CertificateParams::leaf("CN=not a responder", std::time::SystemTime::now(), 30)
         .signed_by(delegate_key.public_key(), &issuer, int_key().as_ref())
         .expect("cert");
     assert!(
@@ -741,7 +745,11 @@ fn produced_at_is_the_signing_time_and_this_update_when_the_status_was_known() {
 /// A responder certificate issued by int-ca with OCSPSigning and nocheck, after `edit`; its key.
 fn delegate_with(edit: impl FnOnce(&mut CertificateParams)) -> (Certificate, Arc<SoftwareSigner>) {
     let key = Arc::new(SoftwareSigner::generate_p256().expect("key"));
-    let mut params = CertificateParams::leaf("CN=gica test OCSP responder", 30);
+    let mut params = CertificateParams::leaf(
+        "CN=gica test OCSP responder",
+        std::time::SystemTime::now(),
+        30,
+    );
     params.extended_key_usage = Some((false, vec![gica_pki::oid::KP_OCSP_SIGNING]));
     params.extra_extensions.push(Extension {
         extn_id: gica_pki::oid::OCSP_NOCHECK,
@@ -831,10 +839,10 @@ fn unfit_delegates_are_refused_each_with_its_reason() {
     ));
     // Issued by another CA.
     let key = Arc::new(SoftwareSigner::generate_p256().expect("key"));
-    let stranger = CertificateParams::ca("CN=stranger", 30)
+    let stranger = CertificateParams::ca("CN=stranger", std::time::SystemTime::now(), 30)
         .self_signed(key.as_ref())
         .expect("cert");
-    let mut params = CertificateParams::leaf("CN=responder", 30);
+    let mut params = CertificateParams::leaf("CN=responder", std::time::SystemTime::now(), 30);
     params.extended_key_usage = Some((false, vec![gica_pki::oid::KP_OCSP_SIGNING]));
     let foreign = params
         .signed_by(key.public_key(), &stranger, key.as_ref())

@@ -607,13 +607,13 @@ fn path_search_is_bounded_for_hostile_certificate_bundles() {
     let key = SoftwareSigner::generate_p256().expect("key");
     let loops: Vec<Certificate> = (0..12)
         .map(|_| {
-            CertificateParams::ca("CN=loop", 30)
+            CertificateParams::ca("CN=loop", std::time::SystemTime::now(), 30)
                 .self_signed(&key)
                 .expect("cert")
         })
         .collect();
     let leaf_key = SoftwareSigner::generate_p256().expect("key");
-    let leaf = CertificateParams::tsa("CN=leaf", 30)
+    let leaf = CertificateParams::tsa("CN=leaf", std::time::SystemTime::now(), 30)
         .signed_by(leaf_key.public_key(), &loops[0], &key)
         .expect("leaf");
     let err =
@@ -633,7 +633,7 @@ fn path_len_constraints_and_unknown_critical_extensions_are_enforced() {
         x509_cert::ext::Extension,
     };
     let root_key = SoftwareSigner::generate_p256().expect("key");
-    let root = CertificateParams::ca("CN=gica path root", 30)
+    let root = CertificateParams::ca("CN=gica path root", std::time::SystemTime::now(), 30)
         .self_signed(&root_key)
         .expect("root");
     // root -> upper (pathLen from the case) -> lower (CA) -> leaf
@@ -641,19 +641,19 @@ fn path_len_constraints_and_unknown_critical_extensions_are_enforced() {
         let upper_key = SoftwareSigner::generate_p256().expect("key");
         let upper = CertificateParams {
             ca: Some(upper_path_len),
-            ..CertificateParams::ca("CN=gica path upper", 30)
+            ..CertificateParams::ca("CN=gica path upper", std::time::SystemTime::now(), 30)
         }
         .signed_by(upper_key.public_key(), &root, &root_key)
         .expect("upper");
         let lower_key = SoftwareSigner::generate_p256().expect("key");
         let lower = CertificateParams {
             extra_extensions: lower_extra,
-            ..CertificateParams::ca("CN=gica path lower", 30)
+            ..CertificateParams::ca("CN=gica path lower", std::time::SystemTime::now(), 30)
         }
         .signed_by(lower_key.public_key(), &upper, &upper_key)
         .expect("lower");
         let leaf_key = SoftwareSigner::generate_p256().expect("key");
-        let leaf = CertificateParams::tsa("CN=gica path leaf", 30)
+        let leaf = CertificateParams::tsa("CN=gica path leaf", std::time::SystemTime::now(), 30)
             .signed_by(leaf_key.public_key(), &lower, &lower_key)
             .expect("leaf");
         (leaf, vec![upper, lower])
@@ -675,16 +675,16 @@ fn path_len_constraints_and_unknown_critical_extensions_are_enforced() {
     let upper_key = SoftwareSigner::generate_p256().expect("key");
     let upper = CertificateParams {
         ca: Some(Some(0)),
-        ..CertificateParams::ca("CN=gica path upper", 30)
+        ..CertificateParams::ca("CN=gica path upper", std::time::SystemTime::now(), 30)
     }
     .signed_by(upper_key.public_key(), &root, &root_key)
     .expect("upper");
     let rolled_key = SoftwareSigner::generate_p256().expect("key");
-    let rolled = CertificateParams::ca("CN=gica path upper", 30)
+    let rolled = CertificateParams::ca("CN=gica path upper", std::time::SystemTime::now(), 30)
         .signed_by(rolled_key.public_key(), &upper, &upper_key)
         .expect("rollover");
     let leaf_key = SoftwareSigner::generate_p256().expect("key");
-    let leaf = CertificateParams::tsa("CN=gica path leaf", 30)
+    let leaf = CertificateParams::tsa("CN=gica path leaf", std::time::SystemTime::now(), 30)
         .signed_by(leaf_key.public_key(), &rolled, &rolled_key)
         .expect("leaf");
     assert!(cert::verify_path(&leaf, &[upper, rolled], anchors, now()).is_err());
@@ -710,7 +710,7 @@ fn path_len_constraints_and_unknown_critical_extensions_are_enforced() {
     let leaf_key = SoftwareSigner::generate_p256().expect("key");
     let leaf = CertificateParams {
         extra_extensions: vec![unknown(true)],
-        ..CertificateParams::tsa("CN=gica path leaf", 30)
+        ..CertificateParams::tsa("CN=gica path leaf", std::time::SystemTime::now(), 30)
     }
     .signed_by(leaf_key.public_key(), &root, &root_key)
     .expect("leaf");

@@ -81,7 +81,7 @@ struct Pki {
 
 fn pki(int: CertificateParams, leaf: CertificateParams) -> Pki {
     let root_key = key();
-    let root = CertificateParams::ca("CN=verify test root", 30)
+    let root = CertificateParams::ca("CN=verify test root", std::time::SystemTime::now(), 30)
         .self_signed(&root_key)
         .expect("root");
     let int_key = key();
@@ -102,11 +102,11 @@ fn pki(int: CertificateParams, leaf: CertificateParams) -> Pki {
 }
 
 fn int_ca() -> CertificateParams {
-    CertificateParams::ca("CN=verify test int", 30)
+    CertificateParams::ca("CN=verify test int", std::time::SystemTime::now(), 30)
 }
 
 fn tsa_leaf() -> CertificateParams {
-    CertificateParams::tsa("CN=verify test tsa", 30)
+    CertificateParams::tsa("CN=verify test tsa", std::time::SystemTime::now(), 30)
 }
 
 fn path(p: &Pki) -> Result<Vec<Certificate>, PathError> {
@@ -162,7 +162,7 @@ fn an_authority_key_identifier_naming_another_key_is_refused() {
     let p = pki(int_ca(), tsa_leaf());
     // Same name as the intermediate, another key: the leaf is signed by the real
     // intermediate's key but its authorityKeyIdentifier names the impostor's.
-    let impostor = CertificateParams::ca("CN=verify test int", 30)
+    let impostor = CertificateParams::ca("CN=verify test int", std::time::SystemTime::now(), 30)
         .self_signed(&key())
         .expect("impostor");
     let leaf = tsa_leaf()
@@ -182,7 +182,7 @@ fn an_authority_key_identifier_naming_another_key_is_refused() {
 
 #[test]
 fn a_non_ca_intermediate_is_refused() {
-    let mut int = CertificateParams::leaf("CN=verify test int", 30);
+    let mut int = CertificateParams::leaf("CN=verify test int", std::time::SystemTime::now(), 30);
     int.key_usage = vec![KeyUsages::KeyCertSign];
     assert!(matches!(
         path(&pki(int, tsa_leaf())),
@@ -458,7 +458,7 @@ fn root_crl(p: &Pki, root_key: &SoftwareSigner) -> Vec<u8> {
 fn crls_for_the_tsa_chain_are_checked() {
     // A root whose key we keep, to sign the CRL covering the intermediate.
     let root_key = key();
-    let root = CertificateParams::ca("CN=verify crl root", 30)
+    let root = CertificateParams::ca("CN=verify crl root", std::time::SystemTime::now(), 30)
         .self_signed(&root_key)
         .expect("root");
     let int_key = key();
@@ -533,7 +533,11 @@ fn a_delegate_expired_when_the_response_was_produced_is_refused() {
     let issuer_key = fixture_key("pki/int-ca.key");
     let leaf = fixture_cert("pki/tsa-rsa.pem");
     let delegate_key = Arc::new(key());
-    let mut params = CertificateParams::leaf("CN=verify test OCSP responder", 30);
+    let mut params = CertificateParams::leaf(
+        "CN=verify test OCSP responder",
+        std::time::SystemTime::now(),
+        30,
+    );
     params.extended_key_usage = Some((false, vec![oid::KP_OCSP_SIGNING]));
     params.not_before = SystemTime::now() - 10 * DAY;
     params.not_after = SystemTime::now() - DAY;
@@ -566,7 +570,11 @@ fn a_delegate_without_digital_signature_is_refused() {
     let issuer = fixture_cert("pki/int-ca.pem");
     let issuer_key = fixture_key("pki/int-ca.key");
     let delegate_key = key();
-    let mut params = CertificateParams::leaf("CN=verify test OCSP responder", 30);
+    let mut params = CertificateParams::leaf(
+        "CN=verify test OCSP responder",
+        std::time::SystemTime::now(),
+        30,
+    );
     params.extended_key_usage = Some((false, vec![oid::KP_OCSP_SIGNING]));
     params.key_usage = vec![KeyUsages::KeyEncipherment];
     let delegate = params
@@ -662,7 +670,7 @@ fn ocsp_responses_are_refused_for_each_cause() {
 #[test]
 fn ocsp_responses_for_the_tsa_chain_are_checked() {
     let root_key = key();
-    let root = CertificateParams::ca("CN=verify ocsp root", 30)
+    let root = CertificateParams::ca("CN=verify ocsp root", std::time::SystemTime::now(), 30)
         .self_signed(&root_key)
         .expect("root");
     let int_key = key();

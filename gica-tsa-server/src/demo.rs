@@ -27,11 +27,20 @@ pub struct DemoPki {
 pub fn make(dir: &Path) -> std::io::Result<DemoPki> {
     let e = |e: gica_pki::Error| std::io::Error::other(e.to_string());
     std::fs::create_dir_all(dir)?;
-    let demo = DemoCa::new("gica demo", "gica Demo Intermediate CA").map_err(e)?;
+    let demo = DemoCa::new(
+        "gica demo",
+        "gica Demo Intermediate CA",
+        std::time::SystemTime::now(),
+    )
+    .map_err(e)?;
     let tsa_key = SoftwareSigner::generate_p256().map_err(e)?;
-    let tsa = CertificateParams::tsa("CN=gica Demo TSA,O=gica demo,C=IR", 365)
-        .signed_by(tsa_key.public_key(), &demo.ca, &demo.ca_key)
-        .map_err(e)?;
+    let tsa = CertificateParams::tsa(
+        "CN=gica Demo TSA,O=gica demo,C=IR",
+        std::time::SystemTime::now(),
+        365,
+    )
+    .signed_by(tsa_key.public_key(), &demo.ca, &demo.ca_key)
+    .map_err(e)?;
     let files = DemoPki {
         dir: dir.to_path_buf(),
         root: dir.join("root.pem"),

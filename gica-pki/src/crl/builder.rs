@@ -85,7 +85,7 @@ const TYPICAL_ENTRY: usize = 50;
 /// use gica_pki::crl::{CrlParams, RevokedEntry, build_crl};
 ///
 /// let key = SoftwareSigner::generate_p256().unwrap();
-/// let ca = CertificateParams::ca("CN=Example CA", 365).self_signed(&key).unwrap();
+/// let ca = CertificateParams::ca("CN=Example CA", std::time::SystemTime::now(), 365).self_signed(&key).unwrap();
 /// let now = SystemTime::now();
 /// let serials: Vec<[u8; 8]> = (1u64..=1000).map(u64::to_be_bytes).collect();
 /// let der = build_crl(

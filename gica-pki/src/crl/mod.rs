@@ -17,7 +17,7 @@
 //! use gica_pki::crl::{CrlParams, RevokedEntry, build_crl, verify_crl};
 //!
 //! let key = SoftwareSigner::generate_p256().unwrap();
-//! let ca = CertificateParams::ca("CN=Example CA", 365).self_signed(&key).unwrap();
+//! let ca = CertificateParams::ca("CN=Example CA", std::time::SystemTime::now(), 365).self_signed(&key).unwrap();
 //! let now = SystemTime::now();
 //! let params = CrlParams::new(now, now + Duration::from_secs(86_400), 42);
 //! let entries = [

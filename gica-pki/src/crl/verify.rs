@@ -332,7 +332,7 @@ impl ExactSizeIterator for Entries<'_> {}
 /// use gica_pki::crl::{CrlError, CrlParams, RevokedEntry, build_crl, verify_crl};
 ///
 /// let key = SoftwareSigner::generate_p256().unwrap();
-/// let ca = CertificateParams::ca("CN=Example CA", 365).self_signed(&key).unwrap();
+/// let ca = CertificateParams::ca("CN=Example CA", std::time::SystemTime::now(), 365).self_signed(&key).unwrap();
 /// let now = SystemTime::now();
 /// let next = now + Duration::from_secs(3600);
 /// let der = build_crl(&ca, &key, &CrlParams::new(now, next, 1), [RevokedEntry::new(&[9], now)])
@@ -377,7 +377,7 @@ pub fn verify_crl_with<'a>(
 /// use gica_pki::crl::{CrlParams, RevokedEntry, build_crl, parse_crl};
 ///
 /// let key = SoftwareSigner::generate_p256().unwrap();
-/// let ca = CertificateParams::ca("CN=Example CA", 365).self_signed(&key).unwrap();
+/// let ca = CertificateParams::ca("CN=Example CA", std::time::SystemTime::now(), 365).self_signed(&key).unwrap();
 /// let now = SystemTime::now();
 /// let params = CrlParams::new(now, now + std::time::Duration::from_secs(60), 7);
 /// let der = build_crl(&ca, &key, &params, [RevokedEntry::new(&[9], now)]).unwrap();

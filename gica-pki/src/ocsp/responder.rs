@@ -443,9 +443,9 @@ impl Responder {
     /// use std::{sync::Arc, time::SystemTime};
     /// use gica_pki::{SoftwareSigner, Signer, certgen::CertificateParams, ocsp::*};
     /// let ca_key = SoftwareSigner::generate_p256().unwrap();
-    /// let ca = CertificateParams::ca("CN=CA", 30).self_signed(&ca_key).unwrap();
+    /// let ca = CertificateParams::ca("CN=CA", std::time::SystemTime::now(), 30).self_signed(&ca_key).unwrap();
     /// let key = Arc::new(SoftwareSigner::generate_p256().unwrap());
-    /// let mut params = CertificateParams::leaf("CN=OCSP", 30);
+    /// let mut params = CertificateParams::leaf("CN=OCSP", std::time::SystemTime::now(), 30);
     /// params.extended_key_usage = Some((false, vec![gica_pki::oid::KP_OCSP_SIGNING]));
     /// let delegate = params.signed_by(key.public_key(), &ca, &ca_key).unwrap();
     /// let (_responder, warnings) =
@@ -514,8 +514,8 @@ impl Responder {
     /// use gica_pki::{DigestAlgorithm, SoftwareSigner, Signer, certgen::CertificateParams};
     /// use gica_pki::{der::Encode, ocsp::*};
     /// let ca_key = Arc::new(SoftwareSigner::generate_p256().unwrap());
-    /// let ca = CertificateParams::ca("CN=CA", 30).self_signed(ca_key.as_ref()).unwrap();
-    /// let leaf = CertificateParams::leaf("CN=leaf", 30)
+    /// let ca = CertificateParams::ca("CN=CA", std::time::SystemTime::now(), 30).self_signed(ca_key.as_ref()).unwrap();
+    /// let leaf = CertificateParams::leaf("CN=leaf", std::time::SystemTime::now(), 30)
     ///     .signed_by(ca_key.public_key(), &ca, ca_key.as_ref())
     ///     .unwrap();
     /// // The caller's store: serial magnitude -> status.
@@ -570,8 +570,8 @@ impl Responder {
     /// # use std::{sync::Arc, time::{Duration, SystemTime}};
     /// # use gica_pki::{DigestAlgorithm, SoftwareSigner, certgen::CertificateParams, ocsp::*};
     /// # let key = Arc::new(SoftwareSigner::generate_p256().unwrap());
-    /// # let ca = CertificateParams::ca("CN=CA", 30).self_signed(key.as_ref()).unwrap();
-    /// # let other = CertificateParams::ca("CN=Other", 30).self_signed(key.as_ref()).unwrap();
+    /// # let ca = CertificateParams::ca("CN=CA", std::time::SystemTime::now(), 30).self_signed(key.as_ref()).unwrap();
+    /// # let other = CertificateParams::ca("CN=Other", std::time::SystemTime::now(), 30).self_signed(key.as_ref()).unwrap();
     /// let responder = Responder::new(ca.clone(), None, key, ResponderConfig::default()).unwrap();
     /// let id = CertId::new(&ca, serial_of(&ca).unwrap(), DigestAlgorithm::Sha256).unwrap();
     /// let now = SystemTime::now();
@@ -695,7 +695,7 @@ fn generalized(t: SystemTime) -> Result<GeneralizedTime, ResponderError> {
 /// ```
 /// use gica_pki::{SoftwareSigner, certgen::CertificateParams, ocsp::issuer_id};
 /// let key = SoftwareSigner::generate_p256().unwrap();
-/// let ca = CertificateParams::ca("CN=CA", 30).self_signed(&key).unwrap();
+/// let ca = CertificateParams::ca("CN=CA", std::time::SystemTime::now(), 30).self_signed(&key).unwrap();
 /// let id = issuer_id(&ca);
 /// assert_eq!(id.len(), 64);
 /// assert!(id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
