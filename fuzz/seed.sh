@@ -17,9 +17,8 @@
 #                    signed by int-ca or by a delegated OCSP signer), plus the five error statuses
 #   ocsp_get_path <- the requests in base64, as /ocsp GET paths: standard, %2B/%2F/%3D escaped,
 #                    base64url, unpadded, with a line break
-#   crl           <- `openssl ca -gencrl` CRLs signed by int-ca, DER: empty, with entries and
-#                    reasons/invalidity dates, SHA-384, with an issuingDistributionPoint; plus
-#                    the committed testdata/crl/*.der
+#   crl           <- the committed testdata/crl/*.der (`openssl ca -gencrl` by int-ca: empty,
+#                    with entries, reasons and invalidity dates, with an IDP; a negative serial)
 #   crl_parse     <- the same CRLs
 #   (ocsp_request and ocsp_response also get the committed testdata/ocsp/*.der)
 set -euo pipefail
@@ -124,55 +123,10 @@ for f in "$tmp"/req-*.der; do
 done
 
 # --- CRL --------------------------------------------------------------------------------------
-# A throwaway `openssl ca` directory around int-ca. The index lists two revoked serials (one
-# with a reason and invalidity date) and one valid one, which the CRL leaves out.
-ca="$tmp/ca"
-mkdir -p "$ca"
-printf 'R\t361231235959Z\t260101000000Z,keyTime,20251201000000Z\t%s\tunknown\t/CN=a\n' \
-    "$(serial "$pki/tsa-rsa.pem")" > "$ca/index.txt"
-printf 'R\t361231235959Z\t260201000000Z,superseded\t0A\tunknown\t/CN=b\n' >> "$ca/index.txt"
-printf 'R\t361231235959Z\t260301000000Z\t00FF\tunknown\t/CN=c\n' >> "$ca/index.txt"
-printf 'V\t361231235959Z\t\t%s\tunknown\t/CN=d\n' "$(serial "$pki/tsa-p256.pem")" >> "$ca/index.txt"
-: > "$ca/empty.txt"
-echo 1000 > "$ca/crlnumber"
-cat > "$ca/ca.cnf" <<CA_EOF
-[ ca ]
-default_ca = fuzz_ca
 
-[ fuzz_ca ]
-database         = $ca/index.txt
-crlnumber        = $ca/crlnumber
-certificate      = $pki/int-ca.pem
-private_key      = $pki/int-ca.key
-default_md       = sha256
-default_crl_days = 3650
-crl_extensions   = crl_ext
-
-[ crl_ext ]
-authorityKeyIdentifier = keyid:always
-
-[ crl_idp ]
-authorityKeyIdentifier    = keyid:always
-issuingDistributionPoint  = critical, @idp
-
-[ idp ]
-fullname        = URI:http://crl.example.invalid/int-ca.crl
-onlyuser        = TRUE
-CA_EOF
-crl() { # crl NAME ARGS...
-    local name=$1
-    shift
-    openssl ca -batch -config "$ca/ca.cnf" -gencrl "$@" -out "$ca/$name.pem" 2>/dev/null
-    openssl crl -in "$ca/$name.pem" -outform DER -out "$corpus/crl/$name.der"
-}
-crl crl-entries
-crl crl-sha384 -md sha384
-crl crl-idp -crlexts crl_idp
-sed -i "s|^database .*|database         = $ca/empty.txt|" "$ca/ca.cnf"
-crl crl-empty
-
-# The committed vectors (testdata/crl, testdata/ocsp), among them a CRL with a negative
-# serial that `openssl ca` cannot make. crl_parse gets every CRL: it skips the signature check,
+# The committed vectors (testdata/crl, made by its make.sh with `openssl ca -gencrl`: empty,
+# with entries, with an IDP, and a negative serial that `openssl ca` cannot make;
+# testdata/ocsp). crl_parse gets every CRL: it skips the signature check,
 # so mutations of them reach the extension and entry parsers.
 cp "$here/../testdata/crl/"*.der "$corpus/crl/"
 cp "$corpus/crl/"*.der "$corpus/crl_parse/"

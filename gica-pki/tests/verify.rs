@@ -73,6 +73,7 @@ fn ext<T: Encode + der::oid::AssociatedOid>(critical: bool, value: &T) -> Extens
 /// from `leaf`.
 struct Pki {
     root: Certificate,
+    root_key: SoftwareSigner,
     int: Certificate,
     int_key: SoftwareSigner,
     leaf: Certificate,
@@ -94,6 +95,7 @@ fn pki(int: CertificateParams, leaf: CertificateParams) -> Pki {
         .expect("leaf");
     Pki {
         root,
+        root_key,
         int,
         int_key,
         leaf,
@@ -457,29 +459,12 @@ fn root_crl(p: &Pki, root_key: &SoftwareSigner) -> Vec<u8> {
 #[test]
 fn crls_for_the_tsa_chain_are_checked() {
     // A root whose key we keep, to sign the CRL covering the intermediate.
-    let root_key = key();
-    let root = CertificateParams::ca("CN=verify crl root", std::time::SystemTime::now(), 30)
-        .self_signed(&root_key)
-        .expect("root");
-    let int_key = key();
-    let int = int_ca()
-        .signed_by(int_key.public_key(), &root, &root_key)
-        .expect("int");
-    let leaf_key = key();
-    let leaf = tsa_leaf()
-        .signed_by(leaf_key.public_key(), &int, &int_key)
-        .expect("leaf");
-    let p = Pki {
-        root,
-        int,
-        int_key,
-        leaf,
-        leaf_key,
-    };
+    let p = pki(int_ca(), tsa_leaf());
+    let root_key = &p.root_key;
     let resp = token_from(&p, b"doc");
     let now = SystemTime::now();
     let v = TokenVerifier::new(vec![p.root.clone()]).validation_time(ValidationTime::At(now));
-    let root_crl = root_crl(&p, &root_key);
+    let root_crl = root_crl(&p, root_key);
     // Clean CRLs for both levels: accepted.
     v.clone()
         .crls(vec![crl_of(&p, &[], now), root_crl.clone()])
@@ -506,7 +491,7 @@ fn crls_for_the_tsa_chain_are_checked() {
     let superseded = crl_of(&p, &[(&p.leaf, Some(CrlReason::Superseded))], later);
     let root_later = build_crl(
         &p.root,
-        &root_key,
+        root_key,
         &CrlParams::new(later, later + DAY, 2),
         std::iter::empty(),
     )
@@ -669,25 +654,8 @@ fn ocsp_responses_are_refused_for_each_cause() {
 
 #[test]
 fn ocsp_responses_for_the_tsa_chain_are_checked() {
-    let root_key = key();
-    let root = CertificateParams::ca("CN=verify ocsp root", std::time::SystemTime::now(), 30)
-        .self_signed(&root_key)
-        .expect("root");
-    let int_key = key();
-    let int = int_ca()
-        .signed_by(int_key.public_key(), &root, &root_key)
-        .expect("int");
-    let leaf_key = key();
-    let leaf = tsa_leaf()
-        .signed_by(leaf_key.public_key(), &int, &int_key)
-        .expect("leaf");
-    let p = Pki {
-        root,
-        int,
-        int_key,
-        leaf,
-        leaf_key,
-    };
+    let p = pki(int_ca(), tsa_leaf());
+    let root_key = &p.root_key;
     let resp = token_from(&p, b"doc");
     let now = SystemTime::now();
     let responder = Responder::new(
@@ -711,7 +679,7 @@ fn ocsp_responses_for_the_tsa_chain_are_checked() {
             .expect("sign")
     };
     let v = TokenVerifier::new(vec![p.root.clone()]).validation_time(ValidationTime::At(now));
-    let root_crl = root_crl(&p, &root_key);
+    let root_crl = root_crl(&p, root_key);
     v.clone()
         .ocsp_responses(vec![answer(Status::Good)])
         .crls(vec![root_crl.clone()])
