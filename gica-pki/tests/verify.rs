@@ -704,3 +704,176 @@ fn ocsp_responses_for_the_tsa_chain_are_checked() {
         Err(VerifyError::Path(PathError::RevocationUnknown { .. }))
     ));
 }
+
+// ---- every other refusal of the token and OCSP verifiers ----
+
+/// A token's ContentInfo and SignedData, for surgery.
+fn signed_data_of(
+    resp: &[u8],
+) -> (
+    gica_pki::cms::content_info::ContentInfo,
+    gica_pki::cms::signed_data::SignedData,
+) {
+    let resp = gica_pki::tsp::TimeStampResp::from_der(resp).expect("response");
+    let ci = resp.time_stamp_token.expect("token");
+    let sd = ci.content.decode_as().expect("SignedData");
+    (ci, sd)
+}
+
+fn token_with(
+    mut ci: gica_pki::cms::content_info::ContentInfo,
+    sd: &gica_pki::cms::signed_data::SignedData,
+) -> Vec<u8> {
+    ci.content = der::Any::encode_from(sd).expect("encode");
+    ci.to_der().expect("der")
+}
+
+#[test]
+fn token_refusals_each_have_their_variant() {
+    use gica_pki::cms::signed_data::SignerInfos;
+    let p = pki(int_ca(), tsa_leaf());
+    let resp = token_from(&p, b"doc");
+    let v = TokenVerifier::new(vec![p.root.clone()]);
+    let data = Expectation::data(b"doc");
+
+    // A refusal from the TSA.
+    let mut config = AuthorityConfig::new("1.3.6.1.4.1.99999.1.1".parse().expect("oid"));
+    config.chain = vec![p.int.clone()];
+    let tsa = Authority::new(p.leaf.clone(), Arc::new(p.leaf_key.clone()), config).expect("tsa");
+    let refused = tsa.respond(
+        b"\x30\x00",
+        SystemTime::now(),
+        random_serial().expect("serial"),
+    );
+    assert!(matches!(
+        v.verify_response(&refused.der, &data),
+        Err(VerifyError::NotGranted { .. })
+    ));
+
+    // The policy asked for is not the token's.
+    let mut other = Expectation::data(b"doc");
+    other.policy = Some("1.3.6.1.4.1.99999.1.2".parse().expect("oid"));
+    assert!(matches!(
+        v.verify_response(&resp, &other),
+        Err(VerifyError::PolicyMismatch { .. })
+    ));
+
+    // Not a SignedData.
+    let (ci, sd) = signed_data_of(&resp);
+    let mut not_signed = ci.clone();
+    not_signed.content_type = oid::CT_TST_INFO;
+    assert!(matches!(
+        v.verify_token(&not_signed.to_der().expect("der"), &data),
+        Err(VerifyError::Token(_))
+    ));
+
+    // One flipped bit in the signature value.
+    let mut si = sd.signer_infos.0.as_slice()[0].clone();
+    let mut sig = si.signature.as_bytes().to_vec();
+    sig[10] ^= 1;
+    si.signature = OctetString::new(sig).expect("octets");
+    let mut bad_sig = sd.clone();
+    bad_sig.signer_infos = SignerInfos(vec![si].try_into().expect("set"));
+    assert!(matches!(
+        v.verify_token(&token_with(ci.clone(), &bad_sig), &data),
+        Err(VerifyError::Signature(SignatureError::Invalid))
+    ));
+
+    // The TSTInfo changed after signing: messageDigest no longer matches.
+    let mut changed = sd.clone();
+    let econtent: OctetString = changed
+        .encap_content_info
+        .econtent
+        .as_ref()
+        .expect("eContent")
+        .decode_as()
+        .expect("octets");
+    let mut tst = gica_pki::tsp::TstInfo::from_der(econtent.as_bytes()).expect("TSTInfo");
+    tst.policy = "1.3.6.1.4.1.99999.1.9".parse().expect("oid");
+    changed.encap_content_info.econtent = Some(
+        der::Any::encode_from(&OctetString::new(tst.to_der().expect("der")).expect("octets"))
+            .expect("any"),
+    );
+    assert!(matches!(
+        v.verify_token(&token_with(ci.clone(), &changed), &data),
+        Err(VerifyError::MessageDigest)
+    ));
+
+    // The certificate offered as the signer's has the right name, serial and key, but is not
+    // the one signingCertificateV2 names (its signature bytes differ).
+    let mut raw = RawCert::from_der(&p.leaf.to_der().expect("der")).expect("raw");
+    let mut bits = raw.signature.raw_bytes().to_vec();
+    let last = bits.len() - 1;
+    bits[last] ^= 1;
+    raw.signature = BitString::from_bytes(&bits).expect("bits");
+    let twin = Certificate::from_der(&raw.to_der().expect("der")).expect("cert");
+    let mut no_certs = sd.clone();
+    no_certs.certificates = None;
+    let got = v
+        .clone()
+        .untrusted(vec![twin, p.int.clone()])
+        .verify_token(&token_with(ci, &no_certs), &data);
+    assert!(
+        matches!(got, Err(VerifyError::SigningCertificate(_))),
+        "{got:?}"
+    );
+}
+
+#[test]
+fn ocsp_response_type_and_next_update_are_checked() {
+    use gica_pki::ocsp::{OcspResponse, OcspResponseStatus, ResponseBytes};
+    let issuer = fixture_cert("pki/int-ca.pem");
+    let issuer_key = fixture_key("pki/int-ca.key");
+    let leaf = fixture_cert("pki/tsa-rsa.pem");
+    let r = Responder::new(
+        issuer.clone(),
+        None,
+        Arc::new(issuer_key.clone()),
+        ResponderConfig::default(),
+    )
+    .expect("responder");
+    let req = OcspRequestBuilder::new()
+        .certificate(&leaf, &issuer, DigestAlgorithm::Sha256)
+        .expect("id")
+        .build();
+    let id = req.tbs_request.request_list[0].req_cert.clone();
+    let now = SystemTime::now();
+    let good = r.sign(&[(id, Status::Good)], None, now).expect("sign");
+    let wrap = |response_type, basic: Vec<u8>| {
+        OcspResponse {
+            response_status: OcspResponseStatus::Successful,
+            response_bytes: Some(ResponseBytes {
+                response_type,
+                response: OctetString::new(basic).expect("octets"),
+            }),
+        }
+        .to_der()
+        .expect("der")
+    };
+    let mut basic = OcspResponse::from_der(&good)
+        .expect("response")
+        .basic()
+        .expect("basic")
+        .expect("decodes");
+    let v = OcspVerifier::new(issuer);
+    assert!(matches!(
+        v.verify(
+            &wrap(oid::OCSP_NONCE, basic.to_der().expect("der")),
+            &req,
+            now
+        ),
+        Err(OcspVerifyError::NotBasic)
+    ));
+    // No nextUpdate, re-signed by the issuer: refused under RFC 5019, accepted when allowed.
+    basic.tbs_response_data.responses[0].next_update = None;
+    let tbs = basic.tbs_response_data.to_der().expect("der");
+    basic.signature = BitString::from_bytes(&issuer_key.sign(&tbs).expect("sign")).expect("bits");
+    let no_next = wrap(oid::OCSP_BASIC, basic.to_der().expect("der"));
+    assert!(matches!(
+        v.verify(&no_next, &req, now),
+        Err(OcspVerifyError::NoNextUpdate)
+    ));
+    v.allow_missing_next_update()
+        .verify(&no_next, &req, now)
+        .expect("allowed");
+}
