@@ -512,61 +512,89 @@ fn crls_for_the_tsa_chain_are_checked() {
 
 // ---- OCSP responses ----
 
-#[test]
-fn a_delegate_expired_when_the_response_was_produced_is_refused() {
+/// The fixture intermediate answering for the fixture RSA TSA leaf: its certificate and key,
+/// a request about the leaf, and that request's CertID.
+struct IntOcsp {
+    issuer: Certificate,
+    issuer_key: SoftwareSigner,
+    req: gica_pki::ocsp::OcspRequest,
+    id: gica_pki::ocsp::CertId,
+}
+
+fn int_ocsp() -> IntOcsp {
     let issuer = fixture_cert("pki/int-ca.pem");
-    let issuer_key = fixture_key("pki/int-ca.key");
     let leaf = fixture_cert("pki/tsa-rsa.pem");
-    let delegate_key = Arc::new(key());
-    let mut params = CertificateParams::leaf(
-        "CN=verify test OCSP responder",
-        std::time::SystemTime::now(),
-        30,
-    );
-    params.extended_key_usage = Some((false, vec![oid::KP_OCSP_SIGNING]));
-    params.not_before = SystemTime::now() - 10 * DAY;
-    params.not_after = SystemTime::now() - DAY;
-    let delegate = params
-        .signed_by(delegate_key.public_key(), &issuer, &issuer_key)
-        .expect("cert");
-    let r = Responder::new(
-        issuer.clone(),
-        Some(delegate),
-        delegate_key,
-        ResponderConfig::default(),
-    )
-    .expect("responder");
     let req = OcspRequestBuilder::new()
         .certificate(&leaf, &issuer, DigestAlgorithm::Sha256)
         .expect("id")
         .build();
     let id = req.tbs_request.request_list[0].req_cert.clone();
+    IntOcsp {
+        issuer,
+        issuer_key: fixture_key("pki/int-ca.key"),
+        req,
+        id,
+    }
+}
+
+/// A delegated responder certificate issued by the fixture intermediate, bent by `tweak`.
+fn delegate_cert(
+    o: &IntOcsp,
+    key: &SoftwareSigner,
+    tweak: impl FnOnce(&mut CertificateParams),
+) -> Certificate {
+    let mut params =
+        CertificateParams::leaf("CN=verify test OCSP responder", SystemTime::now(), 30);
+    params.extended_key_usage = Some((false, vec![oid::KP_OCSP_SIGNING]));
+    tweak(&mut params);
+    params
+        .signed_by(key.public_key(), &o.issuer, &o.issuer_key)
+        .expect("cert")
+}
+
+fn int_responder(o: &IntOcsp) -> Responder {
+    Responder::new(
+        o.issuer.clone(),
+        None,
+        Arc::new(o.issuer_key.clone()),
+        ResponderConfig::default(),
+    )
+    .expect("responder")
+}
+
+#[test]
+fn a_delegate_expired_when_the_response_was_produced_is_refused() {
+    let o = int_ocsp();
+    let delegate_key = key();
+    let delegate = delegate_cert(&o, &delegate_key, |p| {
+        p.not_before = SystemTime::now() - 10 * DAY;
+        p.not_after = SystemTime::now() - DAY;
+    });
+    let r = Responder::new(
+        o.issuer.clone(),
+        Some(delegate),
+        Arc::new(delegate_key),
+        ResponderConfig::default(),
+    )
+    .expect("responder");
     let der = r
-        .sign(&[(id, Status::Good)], None, SystemTime::now())
+        .sign(&[(o.id.clone(), Status::Good)], None, SystemTime::now())
         .expect("sign");
     assert!(matches!(
-        OcspVerifier::new(issuer).verify(&der, &req, SystemTime::now()),
+        OcspVerifier::new(o.issuer).verify(&der, &o.req, SystemTime::now()),
         Err(OcspVerifyError::Delegate(DelegateError::Expired { .. }))
     ));
 }
 
 #[test]
 fn a_delegate_without_digital_signature_is_refused() {
-    let issuer = fixture_cert("pki/int-ca.pem");
-    let issuer_key = fixture_key("pki/int-ca.key");
+    let o = int_ocsp();
     let delegate_key = key();
-    let mut params = CertificateParams::leaf(
-        "CN=verify test OCSP responder",
-        std::time::SystemTime::now(),
-        30,
-    );
-    params.extended_key_usage = Some((false, vec![oid::KP_OCSP_SIGNING]));
-    params.key_usage = vec![KeyUsages::KeyEncipherment];
-    let delegate = params
-        .signed_by(delegate_key.public_key(), &issuer, &issuer_key)
-        .expect("cert");
+    let delegate = delegate_cert(&o, &delegate_key, |p| {
+        p.key_usage = vec![KeyUsages::KeyEncipherment];
+    });
     let err = Responder::new(
-        issuer,
+        o.issuer,
         Some(delegate),
         Arc::new(delegate_key),
         ResponderConfig::default(),
@@ -583,20 +611,10 @@ fn a_delegate_without_digital_signature_is_refused() {
 
 #[test]
 fn ocsp_responses_are_refused_for_each_cause() {
-    let issuer = fixture_cert("pki/int-ca.pem");
+    let o = int_ocsp();
+    let r = int_responder(&o);
+    let (issuer, req, id) = (o.issuer.clone(), o.req.clone(), o.id.clone());
     let leaf = fixture_cert("pki/tsa-rsa.pem");
-    let r = Responder::new(
-        issuer.clone(),
-        None,
-        Arc::new(fixture_key("pki/int-ca.key")),
-        ResponderConfig::default(),
-    )
-    .expect("responder");
-    let req = OcspRequestBuilder::new()
-        .certificate(&leaf, &issuer, DigestAlgorithm::Sha256)
-        .expect("id")
-        .build();
-    let id = req.tbs_request.request_list[0].req_cert.clone();
     let now = SystemTime::now();
     let good = r
         .sign(&[(id.clone(), Status::Good)], None, now)
@@ -822,21 +840,9 @@ fn token_refusals_each_have_their_variant() {
 #[test]
 fn ocsp_response_type_and_next_update_are_checked() {
     use gica_pki::ocsp::{OcspResponse, OcspResponseStatus, ResponseBytes};
-    let issuer = fixture_cert("pki/int-ca.pem");
-    let issuer_key = fixture_key("pki/int-ca.key");
-    let leaf = fixture_cert("pki/tsa-rsa.pem");
-    let r = Responder::new(
-        issuer.clone(),
-        None,
-        Arc::new(issuer_key.clone()),
-        ResponderConfig::default(),
-    )
-    .expect("responder");
-    let req = OcspRequestBuilder::new()
-        .certificate(&leaf, &issuer, DigestAlgorithm::Sha256)
-        .expect("id")
-        .build();
-    let id = req.tbs_request.request_list[0].req_cert.clone();
+    let o = int_ocsp();
+    let r = int_responder(&o);
+    let (issuer, issuer_key, req, id) = (o.issuer, o.issuer_key, o.req, o.id);
     let now = SystemTime::now();
     let good = r.sign(&[(id, Status::Good)], None, now).expect("sign");
     let wrap = |response_type, basic: Vec<u8>| {
