@@ -259,3 +259,25 @@ pub fn record(
         status,
     }
 }
+
+/// One revoked entry as plain values: (serial, revocationDate, reason, invalidityDate).
+pub type RevokedRow = (
+    Vec<u8>,
+    SystemTime,
+    Option<gica_pki::CrlReason>,
+    Option<SystemTime>,
+);
+
+/// The entries of a revoked list as plain values, for comparing in tests.
+pub fn revoked_rows(list: &crate::revocation::RevokedList) -> Vec<RevokedRow> {
+    list.iter()
+        .map(|e| {
+            (
+                e.serial.to_vec(),
+                e.revocation_time,
+                e.reason,
+                e.invalidity_date,
+            )
+        })
+        .collect()
+}

@@ -228,18 +228,7 @@ async fn upgrades_a_database_made_before_migrations(db: TestDb) {
     assert_eq!(valid.map(|r| r.not_after), Some(Some(at(1_900_000_000))));
     let snapshot = store.crl_snapshot("old").await.expect("snapshot");
     assert_eq!(snapshot.number, 42, "numbering goes on after the old CRLs");
-    let entries: Vec<_> = snapshot
-        .revoked
-        .iter()
-        .map(|e| {
-            (
-                e.serial.to_vec(),
-                e.revocation_time,
-                e.reason,
-                e.invalidity_date,
-            )
-        })
-        .collect();
+    let entries = gica_store::testing::revoked_rows(&snapshot.revoked);
     assert_eq!(
         entries,
         vec![(

@@ -329,18 +329,7 @@ async fn reasons_round_trip(db: TestDb) {
     .await;
     // The CRL snapshot reads the same entries, packed.
     let snapshot = s.crl_snapshot(issuer).await.expect("snapshot");
-    let packed: Vec<_> = snapshot
-        .revoked
-        .iter()
-        .map(|e| {
-            (
-                e.serial.to_vec(),
-                e.revocation_time,
-                e.reason,
-                e.invalidity_date,
-            )
-        })
-        .collect();
+    let packed = gica_store::testing::revoked_rows(&snapshot.revoked);
     let want: Vec<_> = expected
         .iter()
         .map(|r| match &r.status {

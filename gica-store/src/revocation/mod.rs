@@ -1195,17 +1195,7 @@ mod tests {
         )
         .unwrap();
         assert!(list.push(&[1; 256], t(1), None, None).is_err());
-        let got: Vec<_> = list
-            .iter()
-            .map(|e| {
-                (
-                    e.serial.to_vec(),
-                    e.revocation_time,
-                    e.reason,
-                    e.invalidity_date,
-                )
-            })
-            .collect();
+        let got = crate::testing::revoked_rows(&list);
         assert_eq!(
             got,
             vec![
