@@ -28,12 +28,16 @@ pub fn fetch(url: &str, content_type: &str, body: Option<Vec<u8>>) -> Result<Vec
                 .body(Full::new(Bytes::from(b)))?,
             None => builder.method("GET").body(Full::new(Bytes::new()))?,
         };
-        let resp = tokio::time::timeout(Duration::from_secs(10), client.request(req)).await??;
-        if resp.status() != hyper::StatusCode::OK {
-            return Err(format!("{url}: HTTP {}", resp.status()).into());
-        }
-        let body = Limited::new(resp.into_body(), MAX_BODY).collect().await?;
-        Ok(body.to_bytes().to_vec())
+        // One bound for the whole exchange, body included.
+        tokio::time::timeout(Duration::from_secs(10), async {
+            let resp = client.request(req).await?;
+            if resp.status() != hyper::StatusCode::OK {
+                return Err(format!("{url}: HTTP {}", resp.status()).into());
+            }
+            let body = Limited::new(resp.into_body(), MAX_BODY).collect().await?;
+            Ok(body.to_bytes().to_vec())
+        })
+        .await?
     })
 }
 

@@ -300,7 +300,7 @@ impl Default for AlgorithmPolicy {
 
 /// A public key read from a subjectPublicKeyInfo, ready to verify with.
 enum PublicKey<'a> {
-    Rsa { der: &'a [u8] },
+    Rsa(rsa::PublicKey),
     P256(&'a [u8]),
     P384(&'a [u8]),
 }
@@ -358,7 +358,7 @@ impl AlgorithmPolicy {
     ) -> Result<()> {
         let alg = self.algorithm(algorithm, digest)?;
         let key = self.public_key(spki, alg, algorithm.oid)?;
-        verify_raw(&key, alg, message, signature)
+        verify_raw(key, alg, message, signature)
     }
 
     fn public_key<'a>(
@@ -407,7 +407,7 @@ impl AlgorithmPolicy {
                         min: self.min_rsa_bits,
                     });
                 }
-                Ok(PublicKey::Rsa { der: raw })
+                Ok(PublicKey::Rsa(key))
             }
             SignatureAlgorithm::Ecdsa(_) => {
                 if key_oid != oid::EC_PUBLIC_KEY {
@@ -438,13 +438,12 @@ fn rsa_key(pkcs1: &[u8]) -> Result<rsa::PublicKey> {
 
 /// Verifies with a key already read; shared by [`AlgorithmPolicy::verify`] and the
 /// rustls-webpki algorithms of [`crate::cert`].
-fn verify_raw(key: &PublicKey<'_>, alg: SignatureAlgorithm, msg: &[u8], sig: &[u8]) -> Result<()> {
+fn verify_raw(key: PublicKey<'_>, alg: SignatureAlgorithm, msg: &[u8], sig: &[u8]) -> Result<()> {
     use rsa::{pkcs1v15, pss};
     use sha2::{Sha256, Sha384, Sha512};
     let bad = |_| SignatureError::Invalid;
     match (key, alg) {
-        (PublicKey::Rsa { der, .. }, SignatureAlgorithm::RsaPkcs1(digest)) => {
-            let key = rsa_key(der)?;
+        (PublicKey::Rsa(key), SignatureAlgorithm::RsaPkcs1(digest)) => {
             let s = pkcs1v15::Signature::try_from(sig).map_err(bad)?;
             match digest {
                 DigestAlgorithm::Sha1 => {
@@ -462,8 +461,7 @@ fn verify_raw(key: &PublicKey<'_>, alg: SignatureAlgorithm, msg: &[u8], sig: &[u
             }
             .map_err(bad)
         }
-        (PublicKey::Rsa { der, .. }, SignatureAlgorithm::RsaPss { digest, salt_len }) => {
-            let key = rsa_key(der)?;
+        (PublicKey::Rsa(key), SignatureAlgorithm::RsaPss { digest, salt_len }) => {
             let s = pss::Signature::try_from(sig).map_err(bad)?;
             match digest {
                 DigestAlgorithm::Sha1 => {
@@ -537,12 +535,12 @@ pub(crate) mod webpki_algs {
                     if rsa::traits::PublicKeyParts::size(&k) * 8 < self.min_rsa_bits {
                         return Err(InvalidSignature);
                     }
-                    PublicKey::Rsa { der: public_key }
+                    PublicKey::Rsa(k)
                 }
                 Key::P256 => PublicKey::P256(public_key),
                 Key::P384 => PublicKey::P384(public_key),
             };
-            verify_raw(&key, self.alg, message, signature).map_err(|_| InvalidSignature)
+            verify_raw(key, self.alg, message, signature).map_err(|_| InvalidSignature)
         }
 
         fn public_key_alg_id(&self) -> AlgorithmIdentifier {

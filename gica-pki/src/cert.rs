@@ -564,9 +564,12 @@ fn check_path(
     at: SystemTime,
     options: &PathOptions,
 ) -> Result<(), PathError> {
-    for pair in path.windows(2) {
+    for (i, pair) in path.windows(2).enumerate() {
         let [child, issuer] = pair else { continue };
-        check_own_algorithm(child, &options.policy)?;
+        // The leaf's was checked before path building.
+        if i > 0 {
+            check_own_algorithm(child, &options.policy)?;
+        }
         let itbs = issuer.tbs_certificate();
         if matches!(itbs.get_extension::<KeyUsage>(), Ok(Some((_, ku))) if !ku.0.contains(KeyUsages::KeyCertSign))
             // The anchor is trusted as given; its keyUsage is input, not checked.

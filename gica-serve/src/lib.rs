@@ -264,14 +264,15 @@ where
                 Ok(Ok(n)) if n > 0 => {}
                 _ => return,
             }
-            let retire_at = tokio::time::Instant::now() + limits.max_connection_age;
+            // None: an age past what the clock can hold, i.e. never retired.
+            let retire_at = tokio::time::Instant::now().checked_add(limits.max_connection_age);
             let service = service_fn(move |req| {
                 let fut = h(req, peer);
                 async move {
                     let mut response = fut.await;
                     // Judged when the answer is ready, so a request in flight at the age gets
                     // it too; hyper closes the connection once this response is written.
-                    if tokio::time::Instant::now() >= retire_at {
+                    if retire_at.is_some_and(|t| tokio::time::Instant::now() >= t) {
                         response
                             .headers_mut()
                             .insert(header::CONNECTION, HeaderValue::from_static("close"));

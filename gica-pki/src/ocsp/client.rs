@@ -336,7 +336,26 @@ impl OcspVerifier {
         cert: &Certificate,
         now: SystemTime,
     ) -> std::result::Result<VerifiedResponse, OcspVerifyError> {
-        for digest in DigestAlgorithm::ALL {
+        // Only the hashes the response's CertIDs use: each try verifies the signature again.
+        let used: Vec<DigestAlgorithm> = OcspResponse::from_der(response_der)
+            .ok()
+            .and_then(|r| r.basic())
+            .and_then(std::result::Result::ok)
+            .map(|b| {
+                b.tbs_response_data
+                    .responses
+                    .iter()
+                    .filter_map(|s| {
+                        DigestAlgorithm::from_algorithm_identifier(&s.cert_id.hash_algorithm)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        // Nothing readable: the first try reports why.
+        let digests = DigestAlgorithm::ALL
+            .into_iter()
+            .filter(|d| used.is_empty() || used.contains(d));
+        for digest in digests {
             let Ok(builder) = OcspRequestBuilder::new().certificate(cert, &self.issuer, digest)
             else {
                 continue;
