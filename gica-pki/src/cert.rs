@@ -87,7 +87,7 @@ pub enum CertificateError {
     #[error("extendedKeyUsage is not critical; RFC 3161 2.3 requires it to be")]
     ExtendedKeyUsageNotCritical,
     /// extendedKeyUsage does not hold what the use requires.
-    #[error("extendedKeyUsage must be {expected}{}, found {found:?}", if *.only { " only" } else { "" })]
+    #[error("extendedKeyUsage must be {expected}{}, found {}", if *.only { " only" } else { "" }, if .found.is_empty() { "none".to_string() } else { .found.iter().map(|o| o.to_string()).collect::<Vec<_>>().join(", ") })]
     ExtendedKeyUsage {
         /// The purpose required.
         expected: ObjectIdentifier,
@@ -106,7 +106,7 @@ pub enum CertificateError {
     #[error("the private key does not match the certificate")]
     KeyMismatch,
     /// The certificate is not valid at the time checked.
-    #[error("not valid at {at:?} (valid {not_before:?} to {not_after:?})")]
+    #[error("not valid at {} (valid {} to {})", crate::Rfc3339(*.at), crate::Rfc3339(*.not_before), crate::Rfc3339(*.not_after))]
     NotValid {
         /// The time checked.
         at: SystemTime,
@@ -209,7 +209,7 @@ pub enum PathError {
     #[error("no path to a trust anchor")]
     NoPath,
     /// A certificate on the path is not valid yet at the validation time.
-    #[error("a certificate on the path is not valid until {not_before:?} (checked at {at:?})")]
+    #[error("a certificate on the path is not valid until {} (checked at {})", crate::Rfc3339(*.not_before), crate::Rfc3339(*.at))]
     NotYetValid {
         /// The validation time.
         at: SystemTime,
@@ -217,7 +217,7 @@ pub enum PathError {
         not_before: SystemTime,
     },
     /// A certificate on the path has expired at the validation time.
-    #[error("a certificate on the path expired at {not_after:?} (checked at {at:?})")]
+    #[error("a certificate on the path expired at {} (checked at {})", crate::Rfc3339(*.not_after), crate::Rfc3339(*.at))]
     Expired {
         /// The validation time.
         at: SystemTime,
@@ -278,7 +278,7 @@ pub enum PathError {
     #[error("extendedKeyUsage on the path does not allow {0}")]
     ExtendedKeyUsage(ObjectIdentifier),
     /// A certificate on the path is revoked.
-    #[error("{subject} is revoked since {time:?} ({reason:?})")]
+    #[error("{subject} is revoked since {}{}", crate::Rfc3339(*.time), .reason.map(|r| format!(" ({r})")).unwrap_or_default())]
     Revoked {
         /// The certificate's subject.
         subject: String,
