@@ -45,13 +45,23 @@ pub fn verify(args: &CertVerify, http: &Http, now: SystemTime) -> Result<Report,
                 .opt("reason", reason.map(|x| x.name()));
             Ok(r)
         }
-        PathError::RevocationUnknown { subject } => Ok(Report::new(
-            Code::Unknown,
-            "unknown",
-            format!(
-                "the revocation status of {subject} is unknown: no CRL or OCSP answer given covers it"
-            ),
-        )),
+        PathError::RevocationUnknown { subject } => {
+            let mut r = Report::new(
+                Code::Unknown,
+                "unknown",
+                format!(
+                    "the revocation status of {subject} is unknown: \
+                     no CRL or OCSP answer given covers it"
+                ),
+            );
+            if !args.leaf_only && fmt::subject(&leaf) != subject {
+                r.note(
+                    "give the CRL of its issuer with --crl, \
+                     or check the certificate alone with --leaf-only",
+                );
+            }
+            Ok(r)
+        }
         e => {
             let hint = match e {
                 PathError::NoPath => Some(
@@ -91,11 +101,21 @@ pub fn verify(args: &CertVerify, http: &Http, now: SystemTime) -> Result<Report,
         .collect::<Result<Vec<_>, _>>()?;
     let mut responses = Vec::new();
     let mut asked = Vec::new();
+    let mut unasked = Vec::new();
     if args.ocsp {
         // Every certificate below the anchor, asked of its own responder.
-        for pair in path.windows(2) {
+        for (i, pair) in path.windows(2).enumerate() {
             let (cert, issuer) = (&pair[0], &pair[1]);
-            if fmt::ocsp_urls(cert).is_empty() && !crls.is_empty() {
+            // A certificate that names no responder is left to the CRLs, or to the
+            // verdict "unknown" below (or not needed, with --leaf-only).
+            if fmt::ocsp_urls(cert).is_empty() {
+                if i == 0 && crls.is_empty() {
+                    return Err(CliError::Usage(format!(
+                        "{} names no OCSP responder (authorityInfoAccess); give --crl",
+                        fmt::subject(cert)
+                    )));
+                }
+                unasked.push(fmt::subject(cert));
                 continue;
             }
             let how = Ask {
@@ -118,7 +138,10 @@ pub fn verify(args: &CertVerify, http: &Http, now: SystemTime) -> Result<Report,
             responses.push(answer.der);
         }
     }
-    let options = PathOptions::default().crls(crls).ocsp_responses(responses);
+    let options = PathOptions::default()
+        .crls(crls)
+        .ocsp_responses(responses)
+        .leaf_revocation_only(args.leaf_only);
     let mut r = match verify_path_with(&leaf, &untrusted, &anchors, at, &options) {
         Ok(_) => Report::new(
             Code::Ok,
@@ -132,5 +155,14 @@ pub fn verify(args: &CertVerify, http: &Http, now: SystemTime) -> Result<Report,
     let mut sources: Vec<String> = args.crl.iter().map(|c| format!("CRL {c}")).collect();
     sources.extend(asked.into_iter().map(|a| format!("OCSP {a}")));
     r.field("revocation", sources);
+    if !unasked.is_empty() {
+        r.note(format!(
+            "no OCSP responder named by: {} (their status comes from --crl, if any)",
+            unasked.join("; ")
+        ));
+    }
+    if args.leaf_only {
+        r.note("revocation of the CAs on the path was not required (--leaf-only)");
+    }
     Ok(r)
 }

@@ -244,4 +244,9 @@ pub struct CertVerify {
     /// Ask each certificate's OCSP responder (from its authorityInfoAccess).
     #[arg(long)]
     pub ocsp: bool,
+    /// Require a revocation status for the certificate itself only, not for the CAs above
+    /// it (as `openssl verify -crl_check`; the default is every certificate below the
+    /// anchor, as `-crl_check_all`).
+    #[arg(long)]
+    pub leaf_only: bool,
 }

@@ -55,7 +55,7 @@ pub fn ocsp_urls(c: &Certificate) -> Vec<String> {
     };
     aia.0
         .iter()
-        .filter(|d| d.access_method == const_oid::db::rfc5280::ID_AD_OCSP)
+        .filter(|d| d.access_method == gica_pki::oid::AD_OCSP)
         .filter_map(|d| match &d.access_location {
             GeneralName::UniformResourceIdentifier(u) => Some(u.to_string()),
             _ => None,
