@@ -177,14 +177,18 @@ pub fn emit(result: Result<Report, CliError>, json: bool) -> ExitCode {
         Ok(r) => r,
         Err(e) => &Report::from_error(e),
     };
-    if json {
-        println!("{}", report.to_json());
+    // A closed pipe (`gica ... | head -1`) is not an error worth a panic.
+    use std::io::Write as _;
+    let _ = if json {
+        writeln!(std::io::stdout().lock(), "{}", report.to_json())
     } else {
         match &result {
-            Err(CliError::Usage(_) | CliError::Io(_)) => eprint!("{}", report.to_text()),
-            _ => print!("{}", report.to_text()),
+            Err(CliError::Usage(_) | CliError::Io(_)) => {
+                write!(std::io::stderr().lock(), "{}", report.to_text())
+            }
+            _ => write!(std::io::stdout().lock(), "{}", report.to_text()),
         }
-    }
+    };
     report.code().into()
 }
 
