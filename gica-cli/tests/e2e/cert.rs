@@ -56,27 +56,60 @@ fn wrong_anchors_fail() {
 }
 
 #[test]
-fn crls_revoked_good_and_not_covering() {
+fn crl_listing_the_leaf_is_revoked() {
     let dir = tempfile::tempdir().expect("tmp");
     let root_crl = s(&root_crl(dir.path()));
     let listed = make_leaf(dir.path(), "listed", "0c", None);
+    verify(
+        &s(&listed),
+        &[
+            "--crl",
+            &fixture_str("crl/crl-entries.der"),
+            "--crl",
+            &root_crl,
+        ],
+    )
+    .expect(1, &["revoked: ", "CN=listed", "superseded"]);
+}
+
+#[test]
+fn crls_not_listing_the_path_are_valid() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let root_crl = s(&root_crl(dir.path()));
     let entries = fixture_str("crl/crl-entries.der");
-    verify(&s(&listed), &["--crl", &entries, "--crl", &root_crl])
-        .expect(1, &["revoked: ", "CN=listed", "superseded"]);
     verify(
         &fixture_str("pki/tsa-p256.pem"),
         &["--crl", &entries, "--crl", &root_crl],
     )
-    .expect(0, &["valid", "not revoked", "CRL "]);
+    .expect(
+        0,
+        &["valid", "not revoked", &format!("CRL {entries}"), "CRL "],
+    );
+}
+
+#[test]
+fn crls_that_do_not_cover_the_path_are_unknown() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let root_crl = s(&root_crl(dir.path()));
     // crl-idp.der covers only certificates naming its distribution point.
     verify(
         &fixture_str("pki/tsa-p256.pem"),
         &["--crl", &fixture_str("crl/crl-idp.der"), "--crl", &root_crl],
     )
-    .expect(2, &["unknown", "TSA P-256"]);
+    .expect(
+        2,
+        &[
+            "unknown",
+            "TSA P-256",
+            "no CRL or OCSP answer given covers it",
+        ],
+    );
     // Nothing covers int-ca without the root's CRL.
-    verify(&fixture_str("pki/tsa-p256.pem"), &["--crl", &entries])
-        .expect(2, &["unknown", "Intermediate CA"]);
+    verify(
+        &fixture_str("pki/tsa-p256.pem"),
+        &["--crl", &fixture_str("crl/crl-entries.der")],
+    )
+    .expect(2, &["unknown", "Intermediate CA"]);
 }
 
 #[test]

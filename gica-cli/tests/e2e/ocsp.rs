@@ -28,53 +28,65 @@ fn int_ca() -> String {
     fixture_str("pki/int-ca.pem")
 }
 
-#[test]
-fn gica_server_good_revoked_and_unknown_by_post_and_get() {
+/// `gica ocsp check` of a fixture certificate against gica-ocsp-server (seeded store), by
+/// POST and by GET; each run checked by `assert`.
+fn against_gica_server(leaf: &str, assert: impl Fn(&Run, &str)) {
     let dir = tempfile::tempdir().expect("tmp");
     let server = start_ocsp(&seeded_db(dir.path()), |_| {});
     let url = format!("http://{}/ocsp", server.addr);
     for method in ["--post", "--get"] {
-        let method_name = &method[2..].to_ascii_uppercase();
-        check(
-            Some(&url),
-            &fixture_str("pki/tsa-p256.pem"),
-            &int_ca(),
-            &[method],
-        )
-        .expect(
+        let run = check(Some(&url), &fixture_str(leaf), &int_ca(), &[method]);
+        assert(&run, &method[2..].to_ascii_uppercase());
+    }
+}
+
+#[test]
+fn gica_server_good_exits_0_by_post_and_get() {
+    against_gica_server("pki/tsa-p256.pem", |run, method| {
+        run.expect(
             0,
             &[
                 "good: CN=gica Test TSA P-256",
                 "this update",
                 "next update",
-                "(the issuer)",
+                "CN=gica Test Intermediate CA,O=gica test,C=IR (the issuer)",
                 "sent and echoed",
-                method_name,
+                method,
             ],
         );
-        check(
-            Some(&url),
-            &fixture_str("pki/tsa-rsa.pem"),
-            &int_ca(),
-            &[method],
-        )
-        .expect(
+    });
+}
+
+#[test]
+fn gica_server_revoked_exits_1_with_time_and_reason() {
+    against_gica_server("pki/tsa-rsa.pem", |run, method| {
+        run.expect(
             1,
             &[
                 "revoked: CN=gica Test TSA RSA",
-                "2023-11-14T22:13:20Z",
-                "keyCompromise",
+                "revocation time  2023-11-14T22:13:20Z",
+                "reason           keyCompromise",
+                method,
             ],
         );
-        check(
-            Some(&url),
-            &fixture_str("pki/tsa-p384.pem"),
-            &int_ca(),
-            &[method],
-        )
-        .expect(2, &["unknown", "does not know CN=gica Test TSA P-384"]);
-    }
-    // JSON carries the status fields too.
+    });
+}
+
+#[test]
+fn gica_server_never_issued_exits_2_unknown() {
+    against_gica_server("pki/tsa-p384.pem", |run, method| {
+        run.expect(
+            2,
+            &["unknown", "does not know CN=gica Test TSA P-384", method],
+        );
+    });
+}
+
+#[test]
+fn gica_server_json_carries_status_time_and_reason() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let server = start_ocsp(&seeded_db(dir.path()), |_| {});
+    let url = format!("http://{}/ocsp", server.addr);
     let run = check(
         Some(&url),
         &fixture_str("pki/tsa-rsa.pem"),
@@ -86,6 +98,8 @@ fn gica_server_good_revoked_and_unknown_by_post_and_get() {
     assert_eq!(v["exit_code"], 1);
     assert_eq!(v["revocation_time"], "2023-11-14T22:13:20Z");
     assert_eq!(v["reason"], "keyCompromise");
+    assert_eq!(v["url"], url.as_str());
+    assert!(v["this_update"].as_str().is_some() && v["next_update"].as_str().is_some());
 }
 
 #[test]
@@ -103,14 +117,31 @@ fn gica_server_with_the_wrong_issuer_fails() {
 }
 
 #[test]
-fn openssl_responder_good_and_revoked() {
+fn openssl_responder_good_exits_0() {
     let dir = tempfile::tempdir().expect("tmp");
     let responder = OpensslResponder::start(&openssl_index(dir.path()));
     let url = format!("http://{}/", responder.addr());
-    check(Some(&url), &fixture_str("pki/tsa-p256.pem"), &int_ca(), &[])
-        .expect(0, &["good: CN=gica Test TSA P-256", "sent and echoed"]);
-    check(Some(&url), &fixture_str("pki/tsa-rsa.pem"), &int_ca(), &[])
-        .expect(1, &["revoked", "2023-11-14T22:13:20Z", "keyCompromise"]);
+    check(Some(&url), &fixture_str("pki/tsa-p256.pem"), &int_ca(), &[]).expect(
+        0,
+        &["good: CN=gica Test TSA P-256", "sent and echoed", &url],
+    );
+}
+
+#[test]
+fn openssl_responder_revoked_exits_1() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let responder = OpensslResponder::start(&openssl_index(dir.path()));
+    let url = format!("http://{}/", responder.addr());
+    check(
+        Some(&url),
+        &fixture_str("pki/tsa-rsa.pem"),
+        &int_ca(),
+        &["--get"],
+    )
+    .expect(
+        1,
+        &["revoked", "2023-11-14T22:13:20Z", "keyCompromise", "GET"],
+    );
 }
 
 #[test]
