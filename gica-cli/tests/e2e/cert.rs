@@ -158,3 +158,43 @@ fn ocsp_from_authority_info_access_good_and_revoked() {
     // --ocsp alone cannot ask about int-ca, which names no responder.
     verify(&s(&good), &["--ocsp"]).expect(3, &["names no OCSP responder"]);
 }
+
+#[test]
+fn der_files_and_bundles_are_read_by_content() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let der = |rel: &str, name: &str| {
+        let out = dir.path().join(name);
+        openssl(&[
+            "x509",
+            "-in",
+            &fixture_str(rel),
+            "-outform",
+            "DER",
+            "-out",
+            &s(&out),
+        ]);
+        s(&out)
+    };
+    let (leaf, root) = (
+        der("pki/tsa-p256.pem", "leaf.cer"),
+        der("pki/root-ca.pem", "root.cer"),
+    );
+    let int = der("pki/int-ca.pem", "int.cer");
+    gica(&[
+        "cert",
+        "verify",
+        &leaf,
+        "--anchors",
+        &root,
+        "--untrusted",
+        &int,
+    ])
+    .expect(0, &["valid", "TSA P-256"]);
+    // The leaf followed by its chain in one PEM file.
+    let bundle = dir.path().join("bundle.pem");
+    let mut pem = std::fs::read(fixture("pki/tsa-p256.pem")).expect("read");
+    pem.extend(std::fs::read(fixture("pki/int-ca.pem")).expect("read"));
+    std::fs::write(&bundle, pem).expect("write");
+    gica(&["cert", "verify", &s(&bundle), "--anchors", &root])
+        .expect(0, &["valid", "Intermediate CA"]);
+}

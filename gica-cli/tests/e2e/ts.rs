@@ -484,3 +484,29 @@ fn show_of_garbage_is_a_usage_error() {
     std::fs::write(&junk, b"this is not DER").expect("write");
     gica(&["ts", "show", &s(&junk)]).expect(3, &["junk.tsr"]);
 }
+
+#[test]
+fn request_refuses_a_reply_that_answers_another_request() {
+    // openssl's response to another query (over data.txt, with its own nonce), replayed.
+    let canned = Canned::answering(
+        "application/timestamp-reply",
+        std::fs::read(fixture("ts/resp-p256.tsr")).expect("read"),
+    );
+    let url = canned.url("/tsa");
+    let dir = tempfile::tempdir().expect("tmp");
+    let data = data_file(dir.path());
+    gica(&["ts", "request", &s(&data), "--url", &url])
+        .expect(1, &["FAILED", &url, "message imprint does not match"]);
+    assert!(!dir.path().join("contract.txt.tsr").exists());
+    let out = s(&dir.path().join("replayed.tsr"));
+    gica(&[
+        "ts",
+        "request",
+        &fixture_str("ts/data.txt"),
+        "--out",
+        &out,
+        "--url",
+        &url,
+    ])
+    .expect(1, &["FAILED", &url, "nonce does not match"]);
+}
