@@ -237,3 +237,15 @@ fn the_responder_url_comes_from_authority_info_access() {
     check(None, &fixture_str("pki/tsa-p256.pem"), &int_ca(), &[])
         .expect(3, &["names no OCSP responder", "--url"]);
 }
+
+#[test]
+fn try_later_is_transient_and_exits_3() {
+    // OCSPResponse { responseStatus tryLater(3) }.
+    let canned = Canned::answering(
+        "application/ocsp-response",
+        vec![0x30, 0x03, 0x0a, 0x01, 0x03],
+    );
+    let url = canned.url("/");
+    check(Some(&url), &fixture_str("pki/tsa-p256.pem"), &int_ca(), &[])
+        .expect(3, &[&url, "responder answered tryLater"]);
+}

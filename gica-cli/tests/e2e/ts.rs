@@ -510,3 +510,34 @@ fn request_refuses_a_reply_that_answers_another_request() {
     ])
     .expect(1, &["FAILED", &url, "nonce does not match"]);
 }
+
+#[test]
+fn verify_with_another_expected_policy_fails_naming_both() {
+    verify_vector("resp-p256.tsr", &["--policy", "1.3.6.1.4.1.99999.1.2"])
+        .expect(1, &["FAILED", "policy", POLICY, "1.3.6.1.4.1.99999.1.2"]);
+    verify_vector("resp-p256.tsr", &["--policy", POLICY]).expect(0, &["verified"]);
+}
+
+#[test]
+fn request_with_sha512_and_no_nonce_is_granted() {
+    let server = TestServer::fixture("p256", &[]);
+    let dir = tempfile::tempdir().expect("tmp");
+    let data = data_file(dir.path());
+    gica(&[
+        "ts",
+        "request",
+        &s(&data),
+        "--hash",
+        "sha512",
+        "--no-nonce",
+        "--url",
+        &tsa_url(&server),
+    ])
+    .expect(0, &["granted", "sha512", "status, imprint, policy"]);
+    let tsr = s(&dir.path().join("contract.txt.tsr"));
+    let run = gica(&["ts", "show", &tsr, "--json"]);
+    run.expect(0, &[]);
+    let v = run.json();
+    assert_eq!(v["hash"], "sha512");
+    assert_eq!(v["nonce"], serde_json::Value::Null);
+}
