@@ -169,6 +169,18 @@ pub fn verify(args: &TsVerify, http: &Http, now: SystemTime) -> Result<Report, C
     } else {
         verifier.verify_token(&der, &expect)
     };
+    if let Err(VerifyError::Path(PathError::RevocationUnknown { subject })) = &result {
+        let mut r = Report::new(
+            Code::Unknown,
+            "unknown",
+            format!(
+                "{token_name}: the revocation status of {subject} is unknown: \
+                 no CRL given covers it"
+            ),
+        );
+        r.note("give a CRL for every certificate below the anchor (--crl), one per issuer");
+        return Ok(r);
+    }
     let token = result.map_err(|e| {
         let hint = match (&e, at) {
             (VerifyError::Path(PathError::Expired { .. }), ValidationTime::At(_)) => Some(

@@ -155,8 +155,20 @@ fn ocsp_from_authority_info_access_good_and_revoked() {
     );
     verify(&s(&revoked), &["--ocsp", "--crl", &root_crl])
         .expect(1, &["revoked: ", "CN=ocsp-revoked", "affiliationChanged"]);
-    // --ocsp alone cannot ask about int-ca, which names no responder.
-    verify(&s(&good), &["--ocsp"]).expect(3, &["names no OCSP responder"]);
+    // --ocsp alone cannot ask about int-ca, which names no responder: its status is
+    // unknown, unless only the leaf's is required.
+    verify(&s(&good), &["--ocsp"]).expect(
+        2,
+        &[
+            "unknown: ",
+            "Intermediate CA",
+            "--leaf-only",
+            "no OCSP responder named by",
+        ],
+    );
+    verify(&s(&good), &["--ocsp", "--leaf-only"])
+        .expect(0, &["valid: ", "not revoked", "--leaf-only"]);
+    verify(&s(&revoked), &["--ocsp", "--leaf-only"]).expect(1, &["revoked: "]);
 }
 
 #[test]
