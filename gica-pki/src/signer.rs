@@ -257,40 +257,18 @@ impl SoftwareSigner {
     }
 
     fn build(key: Key, digest: DigestAlgorithm) -> Result<Self> {
-        if digest == DigestAlgorithm::Sha1 {
-            return Err(Error::Key(KeyError::Sha1));
+        let spki_der = match &key {
+            Key::RsaPkcs1(k) | Key::RsaPss(k) => k.to_public_key().to_public_key_der(),
+            Key::P256(k) => k.verifying_key().to_public_key_der(),
+            Key::P384(k) => k.verifying_key().to_public_key_der(),
         }
-        let (algorithm, spki_der) = match &key {
-            Key::RsaPkcs1(k) => {
-                let oid = match digest {
-                    DigestAlgorithm::Sha384 => oid::SHA384_WITH_RSA,
-                    DigestAlgorithm::Sha512 => oid::SHA512_WITH_RSA,
-                    _ => oid::SHA256_WITH_RSA,
-                };
-                let alg = AlgorithmIdentifierOwned {
-                    oid,
-                    parameters: Some(der::asn1::Null.into()),
-                };
-                (alg, k.to_public_key().to_public_key_der().map_err(key_err)?)
-            }
-            Key::RsaPss(k) => {
-                let params = der::Any::encode_from(&RsaPssParams::new(digest)?)?;
-                let alg = AlgorithmIdentifierOwned {
-                    oid: oid::RSASSA_PSS,
-                    parameters: Some(params),
-                };
-                (alg, k.to_public_key().to_public_key_der().map_err(key_err)?)
-            }
-            Key::P256(k) => (
-                ecdsa_alg(digest),
-                k.verifying_key().to_public_key_der().map_err(key_err)?,
-            ),
-            Key::P384(k) => (
-                ecdsa_alg(digest),
-                k.verifying_key().to_public_key_der().map_err(key_err)?,
-            ),
-        };
+        .map_err(key_err)?;
         let public_key = SubjectPublicKeyInfoOwned::from_der(spki_der.as_bytes())?;
+        let options = SignerOptions {
+            digest: Some(digest),
+            rsa_pss: matches!(key, Key::RsaPss(_)),
+        };
+        let (algorithm, digest) = signature_algorithm_for(&public_key, options)?;
         Ok(Self {
             key,
             digest,
@@ -332,6 +310,76 @@ fn ecdsa_alg(digest: DigestAlgorithm) -> AlgorithmIdentifierOwned {
         oid,
         parameters: None,
     }
+}
+
+/// The `signatureAlgorithm` and hash gica signs with for `public_key` under `options`, as
+/// [`SoftwareSigner`] chooses them: RSA gets sha*WithRSAEncryption (or RSASSA-PSS with MGF1
+/// and salt = hash length when `options.rsa_pss` is set or the key is an RSA-PSS key), P-256
+/// ecdsa-with-SHA256 and P-384 ecdsa-with-SHA384 unless `options.digest` says otherwise.
+///
+/// Other backends (PKCS#11, hardware) call this so every key type gets the same algorithm
+/// whoever holds the private half.
+///
+/// ```
+/// use gica_pki::{DigestAlgorithm, Signer, SignerOptions, SoftwareSigner, signature_algorithm_for};
+/// let key = SoftwareSigner::generate_p256().unwrap();
+/// let (alg, digest) = signature_algorithm_for(key.public_key(), SignerOptions::default()).unwrap();
+/// assert_eq!(&alg, key.signature_algorithm());
+/// assert_eq!(digest, DigestAlgorithm::Sha256);
+/// ```
+pub fn signature_algorithm_for(
+    public_key: &SubjectPublicKeyInfoOwned,
+    options: SignerOptions,
+) -> Result<(AlgorithmIdentifierOwned, DigestAlgorithm)> {
+    let kind = public_key.algorithm.oid;
+    let (digest, algorithm) = if kind == oid::RSA_ENCRYPTION || kind == oid::RSASSA_PSS {
+        let digest = options.digest.unwrap_or(DigestAlgorithm::Sha256);
+        if digest == DigestAlgorithm::Sha1 {
+            return Err(Error::Key(KeyError::Sha1));
+        }
+        let algorithm = if options.rsa_pss || kind == oid::RSASSA_PSS {
+            AlgorithmIdentifierOwned {
+                oid: oid::RSASSA_PSS,
+                parameters: Some(der::Any::encode_from(&RsaPssParams::new(digest)?)?),
+            }
+        } else {
+            let oid = match digest {
+                DigestAlgorithm::Sha384 => oid::SHA384_WITH_RSA,
+                DigestAlgorithm::Sha512 => oid::SHA512_WITH_RSA,
+                _ => oid::SHA256_WITH_RSA,
+            };
+            AlgorithmIdentifierOwned {
+                oid,
+                parameters: Some(der::asn1::Null.into()),
+            }
+        };
+        (digest, algorithm)
+    } else if kind == oid::EC_PUBLIC_KEY {
+        if options.rsa_pss {
+            return Err(Error::Key(KeyError::PssForNonRsa));
+        }
+        let curve = public_key
+            .algorithm
+            .parameters
+            .as_ref()
+            .and_then(|p| p.decode_as::<ObjectIdentifier>().ok())
+            .ok_or(Error::Key(KeyError::NoNamedCurve))?;
+        let default = if curve == oid::SECP256R1 {
+            DigestAlgorithm::Sha256
+        } else if curve == oid::SECP384R1 {
+            DigestAlgorithm::Sha384
+        } else {
+            return Err(Error::UnsupportedAlgorithm(curve));
+        };
+        let digest = options.digest.unwrap_or(default);
+        if digest == DigestAlgorithm::Sha1 {
+            return Err(Error::Key(KeyError::Sha1));
+        }
+        (digest, ecdsa_alg(digest))
+    } else {
+        return Err(Error::UnsupportedAlgorithm(kind));
+    };
+    Ok((algorithm, digest))
 }
 
 fn sign_err<E: std::error::Error + Send + Sync + 'static>(e: E) -> Error {
