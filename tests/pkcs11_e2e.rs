@@ -6,19 +6,13 @@
 mod common;
 
 use std::{
-    path::Path,
+    path::{Path, PathBuf},
     time::{Duration, Instant},
 };
 
 use common::*;
-use gica_ocsp_server::{
-    Service,
-    config::{CrlArgs, ServeArgs, ServeSettings},
-    issuer_id,
-    store::{AnyStore, RevocationWriter},
-};
+use gica_ocsp_server::config::CrlArgs;
 use gica_pkcs11::testing::SoftHsm;
-use gica_pki::CrlReason;
 
 fn s(p: &Path) -> String {
     p.to_str().expect("utf-8").to_string()
@@ -49,10 +43,11 @@ fn remove_and_restore(hsm: &SoftHsm, label: &str, key: &str, object: &str) {
         .expect("import");
 }
 
-/// A time-stamp for `data` from the server at `addr`, verified by `openssl ts -verify`.
-fn openssl_time_stamp(addr: std::net::SocketAddr, dir: &Path) -> Result<(), String> {
-    let data = fixture_str("ts/data.txt");
+/// Asks `addr` for a time-stamp of testdata/ts/data.txt (SHA-256, certReq) as `openssl ts
+/// -query` makes it; the response file.
+fn fetch_time_stamp(addr: std::net::SocketAddr, dir: &Path) -> Result<PathBuf, String> {
     let (q, r) = (dir.join("req.tsq"), dir.join("resp.tsr"));
+    let data = fixture_str("ts/data.txt");
     openssl(&[
         "ts",
         "-query",
@@ -68,6 +63,13 @@ fn openssl_time_stamp(addr: std::net::SocketAddr, dir: &Path) -> Result<(), Stri
         return Err(format!("HTTP {}", reply.status));
     }
     std::fs::write(&r, &reply.body).map_err(|e| e.to_string())?;
+    Ok(r)
+}
+
+/// A time-stamp from the server at `addr`, verified by `openssl ts -verify`.
+fn openssl_time_stamp(addr: std::net::SocketAddr, dir: &Path) -> Result<(), String> {
+    let r = fetch_time_stamp(addr, dir)?;
+    let data = fixture_str("ts/data.txt");
     let (ok, text) = openssl_try(&[
         "ts",
         "-verify",
@@ -89,24 +91,8 @@ fn openssl_time_stamp(addr: std::net::SocketAddr, dir: &Path) -> Result<(), Stri
 
 /// A time-stamp token from `addr` whose CMS signature `openssl cms -verify` accepts.
 fn openssl_cms_verifies_token(addr: std::net::SocketAddr, dir: &Path) -> Result<(), String> {
-    let data = fixture_str("ts/data.txt");
-    let (q, r, t) = (
-        dir.join("pss.tsq"),
-        dir.join("pss.tsr"),
-        dir.join("pss.der"),
-    );
-    openssl(&[
-        "ts",
-        "-query",
-        "-data",
-        &data,
-        "-sha256",
-        "-cert",
-        "-out",
-        &s(&q),
-    ]);
-    let reply = query(addr, &std::fs::read(&q).map_err(|e| e.to_string())?);
-    std::fs::write(&r, &reply.body).map_err(|e| e.to_string())?;
+    let r = fetch_time_stamp(addr, dir)?;
+    let t = dir.join("token.der");
     openssl(&["ts", "-reply", "-in", &s(&r), "-token_out", "-out", &s(&t)]);
     let (ok, text) = openssl_try(&[
         "cms",
@@ -224,25 +210,6 @@ fn tsa_with_a_token_key_survives_token_removal() {
     }
 }
 
-fn magnitude(c: &gica_pki::x509_cert::Certificate) -> Vec<u8> {
-    let s = c.tbs_certificate().serial_number().as_bytes();
-    s[s.iter().take_while(|b| **b == 0).count()..].to_vec()
-}
-
-fn cert(rel: &str) -> gica_pki::x509_cert::Certificate {
-    gica_pki::cert::load_pem_certs(&std::fs::read_to_string(fixture(rel)).expect("read"))
-        .expect("pem")
-        .remove(0)
-}
-
-fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("rt")
-        .block_on(f)
-}
-
 /// `openssl ocsp` (with a nonce, so every answer is freshly signed) for tsa-p256 (good) and
 /// tsa-rsa (revoked).
 fn openssl_ocsp(addr: std::net::SocketAddr) -> Result<(), String> {
@@ -294,28 +261,7 @@ fn ocsp_and_crls_with_a_token_key_survive_token_removal() {
     hsm.import_key("ca", &fixture("pki/int-ca.key"), "int-ca", "01")
         .expect("import");
     let uri = hsm.uri("ca", "int-ca");
-    let db = format!("sqlite:{}", hsm.dir().join("ocsp.db").display());
-    let issuer = issuer_id(&cert("pki/int-ca.pem"));
-    block_on(async {
-        let store = AnyStore::connect(&db).await.expect("store");
-        for c in ["pki/tsa-p256.pem", "pki/tsa-rsa.pem"] {
-            store
-                .record_issued(&issuer, &magnitude(&cert(c)), None)
-                .await
-                .expect("record");
-        }
-        let at = std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
-        store
-            .revoke(
-                &issuer,
-                &magnitude(&cert("pki/tsa-rsa.pem")),
-                at,
-                Some(CrlReason::KeyCompromise),
-                None,
-            )
-            .await
-            .expect("revoke");
-    });
+    let db = seeded_db(hsm.dir());
 
     // The crl admin command signs with the token key.
     let out = hsm.dir().join("admin.crl");
@@ -331,22 +277,7 @@ fn ocsp_and_crls_with_a_token_key_survive_token_removal() {
     openssl_crl_verifies(&out);
 
     // The responder signs OCSP responses and CRLs with the CA key on the token.
-    let settings = ServeSettings::resolve(&ServeArgs {
-        db: Some(db.clone()),
-        issuer: Some(fixture("pki/int-ca.pem")),
-        ca_key: Some(uri.clone().into()),
-        ..Default::default()
-    })
-    .expect("settings");
-    let server = TestServer::spawn(move |listener, shutdown| async move {
-        let service = Service::start(settings).await.expect("service");
-        service
-            .serve(listener, async {
-                let _ = shutdown.await;
-            })
-            .await
-            .expect("serve");
-    });
+    let server = start_ocsp(&db, |args| args.ca_key = Some(uri.clone().into()));
     openssl_ocsp(server.addr).expect("OCSP signed on the token");
     let crl = get(server.addr, "/crl/int-ca.crl");
     assert_eq!(crl.status, 200);

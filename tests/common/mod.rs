@@ -244,3 +244,91 @@ pub fn openssl_try(args: &[&str]) -> (bool, String) {
     );
     (out.status.success(), text)
 }
+
+// ---------------------------------------------------------------------------------------------
+// OCSP fixtures.
+
+pub fn cert(rel: &str) -> gica_pki::x509_cert::Certificate {
+    gica_pki::cert::load_pem_certs(&std::fs::read_to_string(fixture(rel)).expect("read"))
+        .expect("pem")
+        .remove(0)
+}
+
+pub fn magnitude(c: &gica_pki::x509_cert::Certificate) -> Vec<u8> {
+    let s = c.tbs_certificate().serial_number().as_bytes();
+    s[s.iter().take_while(|b| **b == 0).count()..].to_vec()
+}
+
+pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("rt")
+        .block_on(f)
+}
+
+pub const REVOKED_AT: u64 = 1_700_000_000;
+
+/// A store with tsa-p256 good, tsa-rsa revoked (keyCompromise), tsa-p384 never issued.
+pub fn seeded_db(dir: &Path) -> String {
+    use gica_ocsp_server::{
+        issuer_id,
+        store::{AnyStore, RevocationWriter},
+    };
+    use gica_pki::CrlReason;
+    use std::time::SystemTime;
+    let url = format!("sqlite:{}", dir.join("ocsp.db").display());
+    let issuer = issuer_id(&cert("pki/int-ca.pem"));
+    block_on(async {
+        let store = AnyStore::connect(&url).await.expect("store");
+        store
+            .record_issued(&issuer, &magnitude(&cert("pki/tsa-p256.pem")), None)
+            .await
+            .expect("record");
+        store
+            .record_issued(&issuer, &magnitude(&cert("pki/tsa-rsa.pem")), None)
+            .await
+            .expect("record");
+        let at = SystemTime::UNIX_EPOCH + Duration::from_secs(REVOKED_AT);
+        store
+            .revoke(
+                &issuer,
+                &magnitude(&cert("pki/tsa-rsa.pem")),
+                at,
+                Some(CrlReason::KeyCompromise),
+                None,
+            )
+            .await
+            .expect("revoke");
+    });
+    url
+}
+
+/// gica-ocsp-server for int-ca (CA key int-ca.key unless `extra` says otherwise) over the
+/// store at `db`, on 127.0.0.1:0.
+pub fn start_ocsp(
+    db: &str,
+    extra: impl FnOnce(&mut gica_ocsp_server::config::ServeArgs),
+) -> TestServer {
+    use gica_ocsp_server::{
+        Service,
+        config::{ServeArgs, ServeSettings},
+    };
+    let mut args = ServeArgs {
+        db: Some(db.to_string()),
+        issuer: Some(fixture("pki/int-ca.pem")),
+        ca_key: Some(fixture("pki/int-ca.key")),
+        ..Default::default()
+    };
+    extra(&mut args);
+    let settings = ServeSettings::resolve(&args).expect("settings");
+    TestServer::spawn(move |listener, shutdown| async move {
+        let service = Service::start(settings).await.expect("service");
+        service
+            .serve(listener, async {
+                let _ = shutdown.await;
+            })
+            .await
+            .expect("serve");
+    })
+}
