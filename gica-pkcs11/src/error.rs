@@ -102,7 +102,7 @@ pub enum Pkcs11Error {
     #[error("{0}: the key changed on the token since start")]
     KeyChanged(String),
     /// The module is being re-initialised after a failure; try again shortly.
-    #[error("{0}: the token is unavailable (re-initialised less than a second ago)")]
+    #[error("{0}: the token is unavailable (the module was re-initialised moments ago)")]
     Unavailable(String),
 }
 

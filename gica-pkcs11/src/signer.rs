@@ -142,8 +142,10 @@ fn load_module(path: &Path) -> Result<Pkcs11, Pkcs11Error> {
 
 impl Module {
     fn get(path: &Path) -> Result<Arc<Module>, Pkcs11Error> {
+        // One entry per library file, however it is named (Debian's path is a symlink).
+        let key = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
         let mut modules = lock(&MODULES);
-        if let Some(m) = modules.get(path) {
+        if let Some(m) = modules.get(&key) {
             return Ok(m.clone());
         }
         let ctx = load_module(path)?;
@@ -155,7 +157,7 @@ impl Module {
                 last_init: Instant::now(),
             }),
         });
-        modules.insert(path.to_path_buf(), module.clone());
+        modules.insert(key, module.clone());
         Ok(module)
     }
 

@@ -515,3 +515,79 @@ pub(crate) fn pem_blocks(text: &str) -> impl Iterator<Item = Result<(String, Vec
         )
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture_key(name: &str, options: SignerOptions) -> SoftwareSigner {
+        let path = format!("{}/../testdata/pki/{name}", env!("CARGO_MANIFEST_DIR"));
+        let pem = std::fs::read_to_string(path).expect("fixture");
+        SoftwareSigner::from_pem(&pem, options).expect("key")
+    }
+
+    #[test]
+    fn algorithm_from_the_public_key_matches_the_software_signer() {
+        let digests = [
+            None,
+            Some(DigestAlgorithm::Sha256),
+            Some(DigestAlgorithm::Sha384),
+            Some(DigestAlgorithm::Sha512),
+        ];
+        for key in [
+            "tsa-p256.key",
+            "tsa-p384.key",
+            "tsa-rsa.key",
+            "tsa-rsa-pss.key",
+        ] {
+            for digest in digests {
+                for rsa_pss in [false, true] {
+                    let options = SignerOptions { digest, rsa_pss };
+                    if rsa_pss && !key.contains("rsa") {
+                        continue;
+                    }
+                    let soft = fixture_key(key, options);
+                    let (alg, d) =
+                        signature_algorithm_for(soft.public_key(), options).expect("algorithm");
+                    // The PSS key's SPKI reads rsaEncryption, so PSS is asked for explicitly.
+                    if key != "tsa-rsa-pss.key" || rsa_pss {
+                        assert_eq!(&alg, soft.signature_algorithm(), "{key} {options:?}");
+                    }
+                    assert_eq!(d, soft.digest_algorithm(), "{key} {options:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn algorithm_refusals() {
+        let p256 = fixture_key("tsa-p256.key", SignerOptions::default());
+        let rsa = fixture_key("tsa-rsa.key", SignerOptions::default());
+        let pss = SignerOptions {
+            digest: None,
+            rsa_pss: true,
+        };
+        let sha1 = SignerOptions {
+            digest: Some(DigestAlgorithm::Sha1),
+            rsa_pss: false,
+        };
+        assert!(matches!(
+            signature_algorithm_for(p256.public_key(), pss),
+            Err(Error::Key(KeyError::PssForNonRsa))
+        ));
+        assert!(matches!(
+            signature_algorithm_for(p256.public_key(), sha1),
+            Err(Error::Key(KeyError::Sha1))
+        ));
+        assert!(matches!(
+            signature_algorithm_for(rsa.public_key(), sha1),
+            Err(Error::Key(KeyError::Sha1))
+        ));
+        let mut other = p256.public_key().clone();
+        other.algorithm.oid = oid::SHA256_WITH_RSA;
+        assert!(matches!(
+            signature_algorithm_for(&other, SignerOptions::default()),
+            Err(Error::UnsupportedAlgorithm(_))
+        ));
+    }
+}
