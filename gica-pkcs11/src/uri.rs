@@ -182,12 +182,67 @@ impl std::str::FromStr for Pkcs11Uri {
                 _ => return Err(UriError::Unknown(name)),
             }
         }
-        uri.module_path = module_path.ok_or(UriError::Missing("module-path=PATH"))?;
+        uri.module_path = module_path
+            .filter(|p| !p.as_os_str().is_empty())
+            .ok_or(UriError::Missing("module-path=PATH"))?;
         if uri.object.is_none() && uri.id.is_none() {
             return Err(UriError::Missing("object=LABEL or id=ID"));
         }
         Ok(uri)
     }
+}
+
+/// The URI in canonical form: attributes in a fixed order, every byte outside RFC 3986's
+/// unreserved set (and `/` in paths) percent-encoded; parsing it gives back the same value.
+impl std::fmt::Display for Pkcs11Uri {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut path = Vec::new();
+        let text = |k: &str, v: &Option<String>| {
+            v.as_ref()
+                .map(|v| format!("{k}={}", encode(v.as_bytes(), false)))
+        };
+        path.extend(text("token", &self.token));
+        path.extend(text("serial", &self.serial));
+        path.extend(text("manufacturer", &self.manufacturer));
+        path.extend(text("model", &self.model));
+        path.extend(self.slot_id.map(|s| format!("slot-id={s}")));
+        path.extend(text("object", &self.object));
+        path.extend(
+            self.id
+                .as_ref()
+                .map(|id| format!("id={}", encode(id, false))),
+        );
+        let module = self.module_path.to_string_lossy();
+        write!(
+            f,
+            "pkcs11:{}?module-path={}",
+            path.join(";"),
+            encode(module.as_bytes(), true)
+        )?;
+        if let Some(pin) = &self.pin_file {
+            let pin = pin.to_string_lossy();
+            // An absolute path gets an empty authority, so one starting with "//" stays a path.
+            let prefix = if pin.starts_with('/') {
+                "file://"
+            } else {
+                "file:"
+            };
+            write!(f, "&pin-source={prefix}{}", encode(pin.as_bytes(), true))?;
+        }
+        Ok(())
+    }
+}
+
+fn encode(bytes: &[u8], keep_slash: bool) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for &b in bytes {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) || (keep_slash && b == b'/') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 /// `file:PATH`, `file:///PATH` or `file://localhost/PATH` to a path.
@@ -230,6 +285,8 @@ fn percent_decode(s: &str) -> Option<Vec<u8>> {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
 
     fn parse(s: &str) -> Result<Pkcs11Uri, UriError> {
@@ -346,6 +403,52 @@ mod tests {
         assert_eq!(
             parse(&format!("pkcs11:object={}{m}", "a".repeat(MAX_URI_LEN))),
             Err(UriError::TooLong)
+        );
+    }
+
+    fn text() -> impl Strategy<Value = Option<String>> {
+        proptest::option::of(any::<String>())
+    }
+
+    fn path() -> impl Strategy<Value = PathBuf> {
+        any::<String>()
+            .prop_filter("a path", |s| !s.is_empty())
+            .prop_map(PathBuf::from)
+    }
+
+    proptest! {
+        #[test]
+        fn display_parses_back_to_the_same_uri(
+            token in text(),
+            serial in text(),
+            manufacturer in text(),
+            model in text(),
+            slot_id in proptest::option::of(any::<u64>()),
+            object in any::<String>(),
+            id in proptest::option::of(proptest::collection::vec(any::<u8>(), 0..40)),
+            module_path in path(),
+            pin_file in proptest::option::of(path()),
+        ) {
+            let uri = Pkcs11Uri {
+                token, serial, manufacturer, model, slot_id, object: Some(object), id,
+                module_path, pin_file,
+            };
+            let text = uri.to_string();
+            prop_assert_eq!(text.parse::<Pkcs11Uri>(), Ok(uri), "{}", text);
+        }
+    }
+
+    #[test]
+    fn display_is_canonical() {
+        let u = parse("pkcs11:object=a%20b;token=t;id=%01?pin-source=file:/p/q&module-path=/m.so")
+            .expect("parses");
+        assert_eq!(
+            u.to_string(),
+            "pkcs11:token=t;object=a%20b;id=%01?module-path=/m.so&pin-source=file:///p/q"
+        );
+        assert_eq!(
+            parse("pkcs11:object=a?module-path="),
+            Err(UriError::Missing("module-path=PATH"))
         );
     }
 
