@@ -2,6 +2,10 @@
 //! on SoftHSM2 through `Pkcs11Signer`, P-256 and RSA-2048, side by side in one run, then the
 //! ratios from one more timed pass over the four.
 //!
+//! SoftHSM2 signs with OpenSSL, so the table also shows `openssl speed` for the same key sizes:
+//! SoftHSM2 minus OpenSSL is what the PKCS#11 path (the module's per-call work and ours)
+//! costs a signature.
+//!
 //! `cargo bench --bench pkcs11` (SoftHSM2 must be installed: `apt-get install softhsm2`).
 //! The bench runs itself again in a child process with a fresh SoftHSM2 token directory.
 
@@ -30,6 +34,23 @@ fn time_per_sign(signer: &dyn Signer, secs: f64) -> Duration {
         n += 1;
     }
     start.elapsed() / n.max(1)
+}
+
+/// Signatures per second of `openssl speed -mr` for RSA-2048 and P-256 (about 1 s each).
+fn openssl_speed() -> Option<(f64, f64)> {
+    let out = std::process::Command::new("openssl")
+        .args(["speed", "-seconds", "1", "-mr", "rsa2048", "ecdsap256"])
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    // `+F2:i:bits:sign/s:verify/s` (RSA) and `+F4:...` (ECDSA).
+    let rate = |tag: &str, bits: &str| {
+        text.lines()
+            .map(|l| l.split(':').collect::<Vec<_>>())
+            .find(|f| f.len() >= 4 && f[0] == tag && f[2] == bits)
+            .and_then(|f| f[3].parse::<f64>().ok())
+    };
+    Some((rate("+F2", "2048")?, rate("+F4", "256")?))
 }
 
 fn main() {
@@ -74,17 +95,22 @@ fn main() {
     }
     c.final_summary();
 
+    let speed = openssl_speed();
     println!("\nPKCS#11 overhead per signature, one thread (2 s each):");
-    println!("key      software     SoftHSM2     ratio   overhead");
+    println!(
+        "key      RustCrypto    SoftHSM2   SoftHSM2/RustCrypto   openssl speed   PKCS#11 path"
+    );
     for (name, soft, hard) in &pairs {
-        let s = time_per_sign(soft, 2.0);
-        let h = time_per_sign(hard, 2.0);
+        let s = time_per_sign(soft, 2.0).as_secs_f64() * 1e6;
+        let h = time_per_sign(hard, 2.0).as_secs_f64() * 1e6;
+        let raw = speed.map(|(rsa, p256)| 1e6 / if *name == "p256" { p256 } else { rsa });
+        let (raw_text, path_text) = match raw {
+            Some(r) => (format!("{r:.1} us"), format!("{:+.1} us", h - r)),
+            None => ("n/a".into(), "n/a".into()),
+        };
         println!(
-            "{name:<8} {:>9.1} us {:>9.1} us {:>7.2}x {:>+8.1} us",
-            s.as_secs_f64() * 1e6,
-            h.as_secs_f64() * 1e6,
-            h.as_secs_f64() / s.as_secs_f64(),
-            (h.as_secs_f64() - s.as_secs_f64()) * 1e6
+            "{name:<8} {s:>8.1} us {h:>8.1} us {:>17.2}x {raw_text:>15} {path_text:>14}",
+            h / s
         );
     }
 }
