@@ -272,8 +272,11 @@ fn percent_decode(s: &str) -> Option<Vec<u8>> {
     while i < bytes.len() {
         if bytes[i] == b'%' {
             let hex = bytes.get(i + 1..i + 3)?;
-            let hex = std::str::from_utf8(hex).ok()?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
+            // from_str_radix alone would take "+1".
+            if !hex.iter().all(u8::is_ascii_hexdigit) {
+                return None;
+            }
+            out.push(u8::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()?);
             i += 3;
         } else {
             out.push(bytes[i]);
@@ -363,6 +366,12 @@ mod tests {
         );
         assert_eq!(
             parse(&format!("pkcs11:object=%zz{m}")),
+            Err(UriError::BadPercent {
+                attribute: "object".into()
+            })
+        );
+        assert_eq!(
+            parse(&format!("pkcs11:object=%+1{m}")),
             Err(UriError::BadPercent {
                 attribute: "object".into()
             })
