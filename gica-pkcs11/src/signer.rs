@@ -307,6 +307,26 @@ fn read_pin(uri: &Pkcs11Uri) -> Result<AuthPin, Pkcs11Error> {
     Ok(AuthPin::from(line.to_string()))
 }
 
+/// `r || s` (each `n` bytes, as PKCS#11 returns ECDSA signatures) as Ecdsa-Sig-Value DER.
+fn ecdsa_sig_der(raw: &[u8], n: usize) -> gica_pki::Result<Vec<u8>> {
+    if raw.len() != 2 * n {
+        return Err(gica_pki::Error::Signing(
+            format!(
+                "ECDSA signature of {} bytes from the token, expected {}",
+                raw.len(),
+                2 * n
+            )
+            .into(),
+        ));
+    }
+    let (r, s) = raw.split_at(n);
+    Ok(EcdsaSigValue {
+        r: UintRef::new(r)?,
+        s: UintRef::new(s)?,
+    }
+    .to_der()?)
+}
+
 fn field_size(curve: &ObjectIdentifier) -> Option<usize> {
     if *curve == oid::SECP256R1 {
         Some(32)
@@ -408,24 +428,7 @@ impl Pkcs11Signer {
 
     /// The token's `r || s` as Ecdsa-Sig-Value DER.
     fn ecdsa_der(&self, raw: &[u8], n: usize) -> Result<Vec<u8>, Pkcs11Error> {
-        if raw.len() != 2 * n {
-            return Err(self.pki(gica_pki::Error::Signing(
-                format!(
-                    "ECDSA signature of {} bytes from the token, expected {}",
-                    raw.len(),
-                    2 * n
-                )
-                .into(),
-            )));
-        }
-        let (r, s) = raw.split_at(n);
-        let der = |e: der::Error| self.pki(e.into());
-        EcdsaSigValue {
-            r: UintRef::new(r).map_err(der)?,
-            s: UintRef::new(s).map_err(der)?,
-        }
-        .to_der()
-        .map_err(der)
+        ecdsa_sig_der(raw, n).map_err(|e| self.pki(e))
     }
 
     fn mechanism(&self) -> Mechanism<'static> {
@@ -792,5 +795,26 @@ fn read_public_key(
             })
         }
         other => Err(unsupported(format!("key type {other:?}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn raw_ecdsa_signatures_become_minimal_der() {
+        // r with leading zeros is shortened; s with its top bit set gets a 0x00 pad.
+        let mut raw = vec![0u8; 31];
+        raw.push(0x7f);
+        raw.extend([0xffu8; 32]);
+        let der = ecdsa_sig_der(&raw, 32).expect("der");
+        let mut want = vec![0x30, 3 + 35, 0x02, 0x01, 0x7f, 0x02, 0x21, 0x00];
+        want.extend([0xffu8; 32]);
+        assert_eq!(der, want);
+        // P-384 sizes, and a length that is not 2n.
+        assert!(ecdsa_sig_der(&[1u8; 96], 48).is_ok());
+        assert!(ecdsa_sig_der(&[1u8; 63], 32).is_err());
+        assert!(ecdsa_sig_der(&[], 32).is_err());
     }
 }
