@@ -192,6 +192,10 @@ fn a_key_generated_on_the_token_signs_from_many_threads() {
     else {
         return;
     };
+    if Command::new("pkcs11-tool").arg("--help").output().is_err() {
+        eprintln!("SKIPPED: pkcs11-tool (OpenSC) is not installed (apt-get install opensc)");
+        return;
+    }
     hsm.init_token("gen").expect("token");
     hsm.generate_p256("gen", "fresh", "0a0b").expect("keygen");
     // By id alone, percent-encoded.
