@@ -20,6 +20,7 @@
 #   crl           <- the committed testdata/crl/*.der (`openssl ca -gencrl` by int-ca: empty,
 #                    with entries, reasons and invalidity dates, with an IDP; a negative serial)
 #   crl_parse     <- the same CRLs
+#   pkcs11_uri    <- hand-written pkcs11: URIs (the issue's example, every attribute, refusals)
 #   (ocsp_request and ocsp_response also get the committed testdata/ocsp/*.der)
 set -euo pipefail
 
@@ -27,7 +28,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 ts="$here/../testdata/ts"
 corpus="$here/corpus"
 pki="$here/../testdata/pki"
-targets="tsp_request tsp_response tst_info ocsp_request ocsp_response ocsp_get_path crl crl_parse"
+targets="tsp_request tsp_response tst_info ocsp_request ocsp_response ocsp_get_path crl crl_parse pkcs11_uri"
 for t in $targets; do mkdir -p "$corpus/$t"; done
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -135,4 +136,16 @@ cp "$here/../testdata/ocsp/"resp-*.der "$corpus/ocsp_response/"
 
 for t in $targets; do
     echo "seed.sh: $corpus/$t: $(ls "$corpus/$t" | wc -l) files (seeds plus anything fuzzing added)"
+done
+
+# pkcs11: URIs, one per file.
+n=0
+for u in \
+    'pkcs11:token=gica;object=tsa-key?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-source=file:/etc/gica/pin' \
+    'pkcs11:serial=abc%3B1;slot-id=7;id=%a0%FF;type=private;manufacturer=SoftHSM%20project;model=SoftHSM%20v2?module-path=/a%20b/m.so&pin-source=file:///run/pin' \
+    'pkcs11:object=k?module-path=/m.so&pin-source=file://localhost/p' \
+    'pkcs11:object=a?module-path=/m.so&pin-value=1234' \
+    'pkcs11:object=%zz;object=b?module-name=x'; do
+    n=$((n + 1))
+    printf '%s' "$u" > "$corpus/pkcs11_uri/uri-$n.txt"
 done

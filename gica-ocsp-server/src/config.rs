@@ -47,10 +47,11 @@ pub struct ServeArgs {
     /// Delegated responder certificate (PEM); without it the CA key signs.
     #[arg(long, value_name = "PEM")]
     pub responder_cert: Option<PathBuf>,
-    /// Delegated responder key (PEM).
+    /// Delegated responder key (PEM, or a `pkcs11:` URI).
     #[arg(long, value_name = "PEM")]
     pub responder_key: Option<PathBuf>,
-    /// The issuer's CA key (PEM): signs OCSP when no responder is given, and CRLs.
+    /// The issuer's CA key (PEM, or a `pkcs11:` URI): signs OCSP when no responder is given,
+    /// and CRLs.
     #[arg(long, value_name = "PEM")]
     pub ca_key: Option<PathBuf>,
     /// URL the issuer's CRL is published at: written into the CRL as its
@@ -156,7 +157,7 @@ pub struct CrlArgs {
     /// Issuer CA certificate (PEM).
     #[arg(long, value_name = "PEM")]
     pub issuer: PathBuf,
-    /// CA key (PEM).
+    /// CA key (PEM, or a `pkcs11:` URI).
     #[arg(long, value_name = "PEM")]
     pub ca_key: PathBuf,
     /// Output file (DER).
@@ -178,11 +179,11 @@ pub struct IssuerConfig {
     pub name: Option<String>,
     /// CA certificate.
     pub cert: PathBuf,
-    /// CA key.
+    /// CA key (file or `pkcs11:` URI).
     pub ca_key: Option<PathBuf>,
     /// Delegated responder certificate.
     pub responder_cert: Option<PathBuf>,
-    /// Delegated responder key.
+    /// Delegated responder key (file or `pkcs11:` URI).
     pub responder_key: Option<PathBuf>,
     /// CRL issuingDistributionPoint URL.
     pub crl_url: Option<String>,

@@ -89,9 +89,15 @@ pub fn load_cert(path: &Path) -> Result<Certificate, AppError> {
     Ok(keys::load_cert(path)?)
 }
 
-/// A private key from PEM.
+/// A signing key: a PEM file, or a `pkcs11:` URI naming a key on a token.
 pub fn load_key(path: &Path) -> Result<Arc<dyn Signer>, AppError> {
-    Ok(Arc::new(keys::load_key(path, SignerOptions::default())?))
+    let sessions = std::thread::available_parallelism().map_or(2, usize::from);
+    load_key_with_sessions(path, sessions)
+}
+
+/// [`load_key`] with `sessions` PKCS#11 sessions pooled (the server's signing threads).
+pub fn load_key_with_sessions(path: &Path, sessions: usize) -> Result<Arc<dyn Signer>, AppError> {
+    Ok(keys::load_signer(path, SignerOptions::default(), sessions)?)
 }
 
 struct CrlJob {
@@ -125,9 +131,10 @@ impl Service {
         let mut crl_jobs = Vec::new();
         for (idx, ic) in settings.issuers.iter().enumerate() {
             let cert = load_cert(&ic.cert)?;
-            let ca_key = ic.ca_key.as_deref().map(load_key).transpose()?;
+            let key = |p: &Path| load_key_with_sessions(p, settings.signing_threads);
+            let ca_key = ic.ca_key.as_deref().map(key).transpose()?;
             let (delegate, signer) = match (&ic.responder_cert, &ic.responder_key) {
-                (Some(c), Some(k)) => (Some(load_cert(c)?), load_key(k)?),
+                (Some(c), Some(k)) => (Some(load_cert(c)?), key(k)?),
                 _ => match &ca_key {
                     Some(k) => (None, k.clone()),
                     None => {

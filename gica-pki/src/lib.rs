@@ -24,7 +24,8 @@ pub use digest::{DigestAlgorithm, Hasher};
 pub use error::{BoxError, Error, KeyError, PemError, Result};
 pub use reason::CrlReason;
 pub use signer::{
-    RsaPssParams, Signer, SignerOptions, SoftwareSigner, key_matches, verify_signature,
+    RsaPssParams, Signer, SignerOptions, SoftwareSigner, key_matches, signature_algorithm_for,
+    verify_signature,
 };
 pub use time::{GenTime, Rfc3339, TimeParseError, parse_rfc3339};
 

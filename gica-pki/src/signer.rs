@@ -257,40 +257,18 @@ impl SoftwareSigner {
     }
 
     fn build(key: Key, digest: DigestAlgorithm) -> Result<Self> {
-        if digest == DigestAlgorithm::Sha1 {
-            return Err(Error::Key(KeyError::Sha1));
+        let spki_der = match &key {
+            Key::RsaPkcs1(k) | Key::RsaPss(k) => k.to_public_key().to_public_key_der(),
+            Key::P256(k) => k.verifying_key().to_public_key_der(),
+            Key::P384(k) => k.verifying_key().to_public_key_der(),
         }
-        let (algorithm, spki_der) = match &key {
-            Key::RsaPkcs1(k) => {
-                let oid = match digest {
-                    DigestAlgorithm::Sha384 => oid::SHA384_WITH_RSA,
-                    DigestAlgorithm::Sha512 => oid::SHA512_WITH_RSA,
-                    _ => oid::SHA256_WITH_RSA,
-                };
-                let alg = AlgorithmIdentifierOwned {
-                    oid,
-                    parameters: Some(der::asn1::Null.into()),
-                };
-                (alg, k.to_public_key().to_public_key_der().map_err(key_err)?)
-            }
-            Key::RsaPss(k) => {
-                let params = der::Any::encode_from(&RsaPssParams::new(digest)?)?;
-                let alg = AlgorithmIdentifierOwned {
-                    oid: oid::RSASSA_PSS,
-                    parameters: Some(params),
-                };
-                (alg, k.to_public_key().to_public_key_der().map_err(key_err)?)
-            }
-            Key::P256(k) => (
-                ecdsa_alg(digest),
-                k.verifying_key().to_public_key_der().map_err(key_err)?,
-            ),
-            Key::P384(k) => (
-                ecdsa_alg(digest),
-                k.verifying_key().to_public_key_der().map_err(key_err)?,
-            ),
-        };
+        .map_err(key_err)?;
         let public_key = SubjectPublicKeyInfoOwned::from_der(spki_der.as_bytes())?;
+        let options = SignerOptions {
+            digest: Some(digest),
+            rsa_pss: matches!(key, Key::RsaPss(_)),
+        };
+        let (algorithm, digest) = signature_algorithm_for(&public_key, options)?;
         Ok(Self {
             key,
             digest,
@@ -332,6 +310,76 @@ fn ecdsa_alg(digest: DigestAlgorithm) -> AlgorithmIdentifierOwned {
         oid,
         parameters: None,
     }
+}
+
+/// The `signatureAlgorithm` and hash gica signs with for `public_key` under `options`, as
+/// [`SoftwareSigner`] chooses them: RSA gets sha*WithRSAEncryption (or RSASSA-PSS with MGF1
+/// and salt = hash length when `options.rsa_pss` is set or the key is an RSA-PSS key), P-256
+/// ecdsa-with-SHA256 and P-384 ecdsa-with-SHA384 unless `options.digest` says otherwise.
+///
+/// Other backends (PKCS#11, hardware) call this so every key type gets the same algorithm
+/// whoever holds the private half.
+///
+/// ```
+/// use gica_pki::{DigestAlgorithm, Signer, SignerOptions, SoftwareSigner, signature_algorithm_for};
+/// let key = SoftwareSigner::generate_p256().unwrap();
+/// let (alg, digest) = signature_algorithm_for(key.public_key(), SignerOptions::default()).unwrap();
+/// assert_eq!(&alg, key.signature_algorithm());
+/// assert_eq!(digest, DigestAlgorithm::Sha256);
+/// ```
+pub fn signature_algorithm_for(
+    public_key: &SubjectPublicKeyInfoOwned,
+    options: SignerOptions,
+) -> Result<(AlgorithmIdentifierOwned, DigestAlgorithm)> {
+    let kind = public_key.algorithm.oid;
+    let (digest, algorithm) = if kind == oid::RSA_ENCRYPTION || kind == oid::RSASSA_PSS {
+        let digest = options.digest.unwrap_or(DigestAlgorithm::Sha256);
+        if digest == DigestAlgorithm::Sha1 {
+            return Err(Error::Key(KeyError::Sha1));
+        }
+        let algorithm = if options.rsa_pss || kind == oid::RSASSA_PSS {
+            AlgorithmIdentifierOwned {
+                oid: oid::RSASSA_PSS,
+                parameters: Some(der::Any::encode_from(&RsaPssParams::new(digest)?)?),
+            }
+        } else {
+            let oid = match digest {
+                DigestAlgorithm::Sha384 => oid::SHA384_WITH_RSA,
+                DigestAlgorithm::Sha512 => oid::SHA512_WITH_RSA,
+                _ => oid::SHA256_WITH_RSA,
+            };
+            AlgorithmIdentifierOwned {
+                oid,
+                parameters: Some(der::asn1::Null.into()),
+            }
+        };
+        (digest, algorithm)
+    } else if kind == oid::EC_PUBLIC_KEY {
+        if options.rsa_pss {
+            return Err(Error::Key(KeyError::PssForNonRsa));
+        }
+        let curve = public_key
+            .algorithm
+            .parameters
+            .as_ref()
+            .and_then(|p| p.decode_as::<ObjectIdentifier>().ok())
+            .ok_or(Error::Key(KeyError::NoNamedCurve))?;
+        let default = if curve == oid::SECP256R1 {
+            DigestAlgorithm::Sha256
+        } else if curve == oid::SECP384R1 {
+            DigestAlgorithm::Sha384
+        } else {
+            return Err(Error::UnsupportedAlgorithm(curve));
+        };
+        let digest = options.digest.unwrap_or(default);
+        if digest == DigestAlgorithm::Sha1 {
+            return Err(Error::Key(KeyError::Sha1));
+        }
+        (digest, ecdsa_alg(digest))
+    } else {
+        return Err(Error::UnsupportedAlgorithm(kind));
+    };
+    Ok((algorithm, digest))
 }
 
 fn sign_err<E: std::error::Error + Send + Sync + 'static>(e: E) -> Error {
@@ -466,4 +514,80 @@ pub(crate) fn pem_blocks(text: &str) -> impl Iterator<Item = Result<(String, Vec
                 .map_err(|e| Error::Pem(e.into())),
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture_key(name: &str, options: SignerOptions) -> SoftwareSigner {
+        let path = format!("{}/../testdata/pki/{name}", env!("CARGO_MANIFEST_DIR"));
+        let pem = std::fs::read_to_string(path).expect("fixture");
+        SoftwareSigner::from_pem(&pem, options).expect("key")
+    }
+
+    #[test]
+    fn algorithm_from_the_public_key_matches_the_software_signer() {
+        let digests = [
+            None,
+            Some(DigestAlgorithm::Sha256),
+            Some(DigestAlgorithm::Sha384),
+            Some(DigestAlgorithm::Sha512),
+        ];
+        for key in [
+            "tsa-p256.key",
+            "tsa-p384.key",
+            "tsa-rsa.key",
+            "tsa-rsa-pss.key",
+        ] {
+            for digest in digests {
+                for rsa_pss in [false, true] {
+                    let options = SignerOptions { digest, rsa_pss };
+                    if rsa_pss && !key.contains("rsa") {
+                        continue;
+                    }
+                    let soft = fixture_key(key, options);
+                    let (alg, d) =
+                        signature_algorithm_for(soft.public_key(), options).expect("algorithm");
+                    // The PSS key's SPKI reads rsaEncryption, so PSS is asked for explicitly.
+                    if key != "tsa-rsa-pss.key" || rsa_pss {
+                        assert_eq!(&alg, soft.signature_algorithm(), "{key} {options:?}");
+                    }
+                    assert_eq!(d, soft.digest_algorithm(), "{key} {options:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn algorithm_refusals() {
+        let p256 = fixture_key("tsa-p256.key", SignerOptions::default());
+        let rsa = fixture_key("tsa-rsa.key", SignerOptions::default());
+        let pss = SignerOptions {
+            digest: None,
+            rsa_pss: true,
+        };
+        let sha1 = SignerOptions {
+            digest: Some(DigestAlgorithm::Sha1),
+            rsa_pss: false,
+        };
+        assert!(matches!(
+            signature_algorithm_for(p256.public_key(), pss),
+            Err(Error::Key(KeyError::PssForNonRsa))
+        ));
+        assert!(matches!(
+            signature_algorithm_for(p256.public_key(), sha1),
+            Err(Error::Key(KeyError::Sha1))
+        ));
+        assert!(matches!(
+            signature_algorithm_for(rsa.public_key(), sha1),
+            Err(Error::Key(KeyError::Sha1))
+        ));
+        let mut other = p256.public_key().clone();
+        other.algorithm.oid = oid::SHA256_WITH_RSA;
+        assert!(matches!(
+            signature_algorithm_for(&other, SignerOptions::default()),
+            Err(Error::UnsupportedAlgorithm(_))
+        ));
+    }
 }

@@ -27,7 +27,8 @@ pub struct Args {
     /// TSA certificate (PEM).
     #[arg(long, value_name = "PEM")]
     pub cert: Option<PathBuf>,
-    /// TSA private key (PEM: PKCS#8, PKCS#1 or SEC1).
+    /// TSA private key: a PEM file (PKCS#8, PKCS#1 or SEC1), or a key on a token as an RFC 7512
+    /// `pkcs11:` URI (PIN from `pin-source=file:PATH` or GICA_PKCS11_PIN).
     #[arg(long, value_name = "PEM")]
     pub key: Option<PathBuf>,
     /// Intermediates and root (PEM), sent after the TSA certificate when certReq is set.
@@ -107,7 +108,7 @@ pub struct Settings {
     pub listen: SocketAddr,
     /// TSA certificate file (absent only with `demo`).
     pub cert: Option<PathBuf>,
-    /// Key file.
+    /// Key file or `pkcs11:` URI.
     pub key: Option<PathBuf>,
     /// Chain file.
     pub chain: Option<PathBuf>,

@@ -115,7 +115,7 @@ impl TsaServer {
             digest: settings.signing_digest,
             rsa_pss: settings.rsa_pss,
         };
-        let signer = keys::load_key(key_path, options)?;
+        let signer = keys::load_signer(key_path, options, settings.signing_threads)?;
         let chain_text = match &settings.chain {
             Some(p) => keys::read_text(p)?,
             None => String::new(),
@@ -138,7 +138,7 @@ impl TsaServer {
         config.ordering = settings.ordering;
         config.include_tsa_name = settings.tsa_name;
         config.chain = chain;
-        let authority = Authority::new(tsa_cert, Arc::new(signer), config)
+        let authority = Authority::new(tsa_cert, signer, config)
             .map_err(pki(cert_path.display().to_string()))?;
         Self::new(authority, settings.limits, settings.signing_threads, clock)
     }
