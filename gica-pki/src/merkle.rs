@@ -468,6 +468,10 @@ pub fn root_from_inclusion_path(
 /// Verifies that `leaf` is the leaf at `index` of the tree of `size` leaves whose root is
 /// `root` (RFC 9162 2.1.3.2).
 ///
+/// The path's hashes do not bind `size` by themselves: a leaf's path has the same shape in
+/// some trees of different sizes (leaf 0 in trees of 41 and 64 leaves), so take the size and
+/// the root together from one signed checkpoint, never the size from the proof alone.
+///
 /// ```
 /// use gica_pki::merkle::{inclusion_path, leaf_hash, root, verify_inclusion, MerkleError};
 /// let leaves: Vec<_> = (0u8..7).map(|i| leaf_hash(&[i])).collect();
