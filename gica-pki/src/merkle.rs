@@ -53,7 +53,7 @@ use der::{
 };
 use sha2::{Digest as _, Sha256};
 
-/// Length of a [`Hash`] in octets.
+/// Length of a hash ([`Hash`](tyalias@Hash)) in octets.
 pub const HASH_LEN: usize = 32;
 
 /// A SHA-256 tree hash: a leaf hash, an interior node hash or a root.
@@ -292,46 +292,89 @@ fn split_point(n: usize) -> usize {
     1 << (usize::BITS - 1 - (n - 1).leading_zeros())
 }
 
-/// The inclusion path of the leaf at `index` in the tree of `leaves` (RFC 9162 2.1.3.1
-/// PATH), deepest sibling first.
-///
-/// Takes one pass over the leaves (every subtree root it needs is computed once), so
-/// O(n) hashes and O(log n) memory.
-///
-/// # Errors
-/// [`MerkleError::IndexOutOfRange`] if `index >= leaves.len()`.
-pub fn inclusion_path(index: u64, leaves: &[Hash]) -> Result<Vec<Hash>, MerkleError> {
-    let size = leaves.len() as u64;
-    let out_of_range = MerkleError::IndexOutOfRange { index, size };
-    let mut m = usize::try_from(index).map_err(|_| out_of_range.clone())?;
-    if m >= leaves.len() {
-        return Err(out_of_range);
-    }
-    // PATH(m, D[n]) appends the sibling subtree's root after the path inside the half that
-    // holds m; walking down collects the siblings top first.
+/// PATH(m, D[lo..hi]) of RFC 9162 2.1.3.1 over any source of subtree roots:
+/// `mth(lo, hi)` is MTH of the leaves `lo..hi`.
+fn path_of(
+    mut m: usize,
+    mut lo: usize,
+    mut hi: usize,
+    mth: impl Fn(usize, usize) -> Hash,
+) -> Vec<Hash> {
+    // PATH appends the sibling subtree's root after the path inside the half that holds m;
+    // walking down collects the siblings top first.
     let mut siblings = Vec::new();
-    let mut range = leaves;
-    while range.len() > 1 {
-        let k = split_point(range.len());
-        let (left, right) = range.split_at(k);
+    while hi - lo > 1 {
+        let k = split_point(hi - lo);
         if m < k {
-            siblings.push(root(right));
-            range = left;
+            siblings.push(mth(lo + k, hi));
+            hi = lo + k;
         } else {
-            siblings.push(root(left));
-            range = right;
+            siblings.push(mth(lo, lo + k));
+            lo += k;
             m -= k;
         }
     }
     siblings.reverse();
-    Ok(siblings)
+    siblings
+}
+
+/// PROOF(m, D[0..n]) of RFC 9162 2.1.4.1 (SUBPROOF with b = true), 0 < m <= n.
+fn proof_of(mut m: usize, n: usize, mth: impl Fn(usize, usize) -> Hash) -> Vec<Hash> {
+    let (mut lo, mut hi) = (0, n);
+    // `complete`: SUBPROOF's b, true while the old tree's root is a node of the new tree
+    // that the verifier already knows (it is the first root).
+    let mut complete = true;
+    let mut tail = Vec::new();
+    while m != hi - lo {
+        let k = split_point(hi - lo);
+        if m <= k {
+            tail.push(mth(lo + k, hi));
+            hi = lo + k;
+        } else {
+            tail.push(mth(lo, lo + k));
+            lo += k;
+            m -= k;
+            complete = false;
+        }
+    }
+    let mut path = Vec::with_capacity(tail.len() + 1);
+    if !complete {
+        path.push(mth(lo, hi));
+    }
+    path.extend(tail.into_iter().rev());
+    path
+}
+
+/// `index` as a position in a tree of `len` leaves.
+fn position(index: u64, len: usize) -> Result<usize, MerkleError> {
+    match usize::try_from(index) {
+        Ok(m) if m < len => Ok(m),
+        _ => Err(MerkleError::IndexOutOfRange {
+            index,
+            size: len as u64,
+        }),
+    }
+}
+
+/// The inclusion path of the leaf at `index` in the tree of `leaves` (RFC 9162 2.1.3.1
+/// PATH), deepest sibling first.
+///
+/// Every subtree root it needs is computed from the leaves: one pass over them, O(n)
+/// hashes and O(log n) memory. For many proofs from one tree, build a [`MerkleTree`].
+///
+/// # Errors
+/// [`MerkleError::IndexOutOfRange`] if `index >= leaves.len()`.
+pub fn inclusion_path(index: u64, leaves: &[Hash]) -> Result<Vec<Hash>, MerkleError> {
+    let m = position(index, leaves.len())?;
+    Ok(path_of(m, 0, leaves.len(), |lo, hi| root(&leaves[lo..hi])))
 }
 
 /// The consistency path from the tree of the first `first` leaves to the tree of all
 /// `leaves` (RFC 9162 2.1.4.1 PROOF and SUBPROOF).
 ///
 /// The RFC defines it for 0 < first < n; for `first == 0` or `first == n` the path is empty
-/// (there is nothing to prove, and [`verify_consistency`] expects it empty).
+/// (there is nothing to prove, and [`verify_consistency`] expects it empty). One pass over
+/// the leaves, as [`inclusion_path`].
 ///
 /// # Errors
 /// [`MerkleError::SizeOrder`] if `first > leaves.len()`.
@@ -344,31 +387,125 @@ pub fn consistency_path(first: u64, leaves: &[Hash]) -> Result<Vec<Hash>, Merkle
         return Ok(Vec::new());
     }
     // first <= leaves.len(), so it fits a usize.
-    let mut m = first as usize;
-    let mut range = leaves;
-    // `complete`: SUBPROOF's b, true while the old tree's root is a node of the new tree
-    // that the verifier already knows (it is the first root).
-    let mut complete = true;
-    let mut tail = Vec::new();
-    while m != range.len() {
-        let k = split_point(range.len());
-        let (left, right) = range.split_at(k);
-        if m <= k {
-            tail.push(root(right));
-            range = left;
-        } else {
-            tail.push(root(left));
-            range = right;
-            m -= k;
-            complete = false;
+    Ok(proof_of(first as usize, leaves.len(), |lo, hi| {
+        root(&leaves[lo..hi])
+    }))
+}
+
+/// A frozen tree that keeps every complete subtree's root, for many proofs from one set of
+/// leaves (a registry snapshot): about 2n hashes of memory (64 MB per million leaves), built
+/// with n - 1 node hashes. A proof then reads O(log n) stored hashes and computes at most
+/// 63 (only the one subtree on the right edge that is not complete is folded).
+///
+/// ```
+/// use gica_pki::merkle::{MerkleTree, inclusion_path, leaf_hash, root};
+/// let leaves: Vec<_> = (0u32..1000).map(|i| leaf_hash(&i.to_be_bytes())).collect();
+/// let tree = MerkleTree::new(leaves.clone());
+/// assert_eq!(tree.root(), root(&leaves));
+/// let proof = tree.inclusion_proof(617)?;
+/// assert_eq!(proof.path.as_slice(), inclusion_path(617, &leaves)?);
+/// proof.verify(&leaves[617], &tree.root())?;
+/// tree.consistency_proof(300)?.verify(&root(&leaves[..300]), &tree.root())?;
+/// # Ok::<(), gica_pki::merkle::MerkleError>(())
+/// ```
+#[derive(Clone, Debug, Eq, PartialEq)]
+pub struct MerkleTree {
+    /// `levels[h][i]` is the root of the complete subtree of leaves `i << h .. (i + 1) << h`;
+    /// `levels[0]` are the leaves.
+    levels: Vec<Vec<Hash>>,
+}
+
+impl MerkleTree {
+    /// The tree of `leaves` (leaf hashes).
+    pub fn new(leaves: Vec<Hash>) -> Self {
+        let mut levels = vec![leaves];
+        while let Some(below) = levels.last().filter(|l| l.len() > 1) {
+            let above = below
+                .chunks_exact(2)
+                .map(|pair| node_hash(&pair[0], &pair[1]))
+                .collect();
+            levels.push(above);
         }
+        Self { levels }
     }
-    let mut path = Vec::with_capacity(tail.len() + 1);
-    if !complete {
-        path.push(root(range));
+
+    /// The leaf hashes.
+    pub fn leaves(&self) -> &[Hash] {
+        self.levels.first().map_or(&[], Vec::as_slice)
     }
-    path.extend(tail.into_iter().rev());
-    Ok(path)
+
+    /// Number of leaves.
+    pub fn size(&self) -> u64 {
+        self.leaves().len() as u64
+    }
+
+    /// MTH of the whole tree.
+    pub fn root(&self) -> Hash {
+        self.range_root(0, self.leaves().len())
+    }
+
+    /// MTH of leaves `lo..hi`, where `lo` is a multiple of the largest power of two not above
+    /// `hi - lo` (as every range PATH and PROOF visit is): the complete subtrees that make it
+    /// up, largest first, folded from the right.
+    fn range_root(&self, lo: usize, hi: usize) -> Hash {
+        let mut subtrees = Vec::new();
+        let mut at = lo;
+        while at < hi {
+            let height = (usize::BITS - 1 - (hi - at).leading_zeros()) as usize;
+            let node = self
+                .levels
+                .get(height)
+                .and_then(|level| level.get(at >> height));
+            match node {
+                Some(node) => subtrees.push(*node),
+                None => break, // unreachable for ranges inside the tree
+            }
+            at += 1 << height;
+        }
+        let mut iter = subtrees.iter().rev();
+        let Some(last) = iter.next() else {
+            return EMPTY_ROOT;
+        };
+        iter.fold(*last, |acc, left| node_hash(left, &acc))
+    }
+
+    /// The inclusion proof of the leaf at `index`; the same path as [`inclusion_path`].
+    ///
+    /// # Errors
+    /// [`MerkleError::IndexOutOfRange`].
+    pub fn inclusion_proof(&self, index: u64) -> Result<InclusionProof, MerkleError> {
+        let n = self.leaves().len();
+        let m = position(index, n)?;
+        let path = path_of(m, 0, n, |lo, hi| self.range_root(lo, hi));
+        Ok(InclusionProof {
+            leaf_index: index,
+            tree_size: n as u64,
+            path: ProofPath::try_from(path)?,
+        })
+    }
+
+    /// The consistency proof from the tree of the first `first` leaves; the same path as
+    /// [`consistency_path`].
+    ///
+    /// # Errors
+    /// [`MerkleError::SizeOrder`] if `first` is larger than the tree.
+    pub fn consistency_proof(&self, first: u64) -> Result<ConsistencyProof, MerkleError> {
+        let n = self.leaves().len();
+        let second = n as u64;
+        if first > second {
+            return Err(MerkleError::SizeOrder { first, second });
+        }
+        let path = if first == 0 {
+            Vec::new()
+        } else {
+            proof_of(first as usize, n, |lo, hi| self.range_root(lo, hi))
+        };
+        Ok(ConsistencyProof {
+            first_size: first,
+            second_size: second,
+            path: ProofPath::try_from(path)?,
+        })
+    }
 }
 
 /// How many hashes the inclusion path of `index` in a tree of `size` has: the number of

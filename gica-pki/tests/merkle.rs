@@ -4,8 +4,8 @@
 use gica_pki::der::{Decode, Encode};
 use gica_pki::merkle::{
     ConsistencyProof, EMPTY_ROOT, Frontier, Hash, InclusionProof, MAX_CONSISTENCY_PATH,
-    MAX_INCLUSION_PATH, MerkleError, ProofPath, consistency_path, inclusion_path, leaf_hash,
-    node_hash, root, root_from_inclusion_path, verify_consistency, verify_inclusion,
+    MAX_INCLUSION_PATH, MerkleError, MerkleTree, ProofPath, consistency_path, inclusion_path,
+    leaf_hash, node_hash, root, root_from_inclusion_path, verify_consistency, verify_inclusion,
 };
 use proptest::prelude::*;
 
@@ -167,6 +167,8 @@ fn ct_inclusion_proofs_generate_and_verify() {
         verify_inclusion(index, size as u64, leaf, &expected, &root).expect("verifies");
         let proof = InclusionProof::generate(index, tree).expect("proof");
         proof.verify(leaf, &root).expect("DER form verifies");
+        let frozen = MerkleTree::new(tree.to_vec()).inclusion_proof(index);
+        assert_eq!(frozen, Ok(proof));
     }
     // Every leaf of every size, against the published roots.
     for size in 1..=8usize {
@@ -637,5 +639,35 @@ proptest! {
         if let Ok(p) = ConsistencyProof::from_der(&bytes) {
             prop_assert_eq!(p.to_der().expect("re-encodes"), bytes);
         }
+    }
+}
+
+proptest! {
+    // Every proof of every tree compared with the slice functions: O(n^2) hashes per case.
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    #[test]
+    fn frozen_tree_gives_the_same_roots_and_proofs(n in 0usize..160, salt: u64) {
+        let leaves = tree(n, salt);
+        let t = MerkleTree::new(leaves.clone());
+        prop_assert_eq!(t.size(), n as u64);
+        prop_assert_eq!(t.leaves(), &leaves[..]);
+        prop_assert_eq!(t.root(), root(&leaves));
+        for i in 0..n as u64 {
+            let p = t.inclusion_proof(i).expect("in range");
+            prop_assert_eq!(p.path.as_slice(), &inclusion_path(i, &leaves).expect("in range")[..]);
+        }
+        for m in 0..=n as u64 {
+            let p = t.consistency_proof(m).expect("m <= n");
+            prop_assert_eq!(p.path.as_slice(), &consistency_path(m, &leaves).expect("m <= n")[..]);
+        }
+        prop_assert_eq!(
+            t.inclusion_proof(n as u64),
+            Err(MerkleError::IndexOutOfRange { index: n as u64, size: n as u64 })
+        );
+        prop_assert_eq!(
+            t.consistency_proof(n as u64 + 1),
+            Err(MerkleError::SizeOrder { first: n as u64 + 1, second: n as u64 })
+        );
     }
 }
