@@ -8,8 +8,10 @@
 //! - [`root`] is MTH (2.1.1) of a list of leaf hashes; [`Frontier`] computes the same root
 //!   leaf by leaf, keeping only the right edge of the tree (at most 64 hashes), so a log of
 //!   any length fits in a few kilobytes.
-//! - Inclusion proofs (2.1.3): [`inclusion_path`] is PATH, [`verify_inclusion`] the
-//!   verification algorithm of 2.1.3.2.
+//! - [`MerkleTree`] keeps every complete subtree of a fixed set of leaves (a frozen
+//!   snapshot): about 2n hashes, and then any proof in O(log n).
+//! - Inclusion proofs (2.1.3): [`inclusion_path`] is PATH (from a slice of leaf hashes, in
+//!   one O(n) pass), [`verify_inclusion`] the verification algorithm of 2.1.3.2.
 //! - Consistency proofs (2.1.4): [`consistency_path`] is PROOF/SUBPROOF, [`verify_consistency`]
 //!   the algorithm of 2.1.4.2.
 //! - [`InclusionProof`] and [`ConsistencyProof`] are the DER forms that receipts and
