@@ -22,13 +22,16 @@
 #   crl_parse     <- the same CRLs
 #   pkcs11_uri    <- hand-written pkcs11: URIs (the issue's example, every attribute, refusals)
 #   (ocsp_request and ocsp_response also get the committed testdata/ocsp/*.der)
+#   merkle_proof  <- two hashes then a proof's DER, from the Certificate Transparency 8-leaf
+#                    test tree (the vectors of gica-pki/tests/merkle.rs): inclusion of leaf 5
+#                    in 8 and of leaf 0 in 1, consistency 6 -> 8 and 2 -> 5
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 ts="$here/../testdata/ts"
 corpus="$here/corpus"
 pki="$here/../testdata/pki"
-targets="tsp_request tsp_response tst_info ocsp_request ocsp_response ocsp_get_path crl crl_parse pkcs11_uri"
+targets="tsp_request tsp_response tst_info ocsp_request ocsp_response ocsp_get_path crl crl_parse pkcs11_uri merkle_proof"
 for t in $targets; do mkdir -p "$corpus/$t"; done
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -133,6 +136,31 @@ cp "$here/../testdata/crl/"*.der "$corpus/crl/"
 cp "$corpus/crl/"*.der "$corpus/crl_parse/"
 cp "$here/../testdata/ocsp/"req-*.der "$corpus/ocsp_request/"
 cp "$here/../testdata/ocsp/"resp-*.der "$corpus/ocsp_response/"
+
+# --- Merkle proofs ---------------------------------------------------------------------------
+# Each seed: leaf hash (or first root), root (or second root), then the DER proof, written
+# from hex with printf (no xxd needed).
+hexseed() { # hexseed FILE HEX...
+    local out=$1
+    shift
+    printf "$(printf '%s' "$*" | tr -d ' ' | sed 's/../\\x&/g')" > "$out"
+}
+m="$corpus/merkle_proof"
+leaf0=6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d
+leaf5=4271a26be0d8a84f0bd54c8c302e7cb3a3b5d1fa6780a40bcce2873477dab658
+root2=fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125
+root5=4e3bbb1f7b478dcfe71fb631631519a3bca12c9aefca1612bfce4c13a86264d4
+root6=76e67dadbcdf1e10e1b74ddc608abd2f98dfb16fbce75277b5232a127f2087ef
+root8=5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328
+n01=5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e
+n04=bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b
+n12=0ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6a
+n13=ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0
+n20=d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7
+hexseed "$m/inclusion-5-of-8" $leaf5 $root8 306e 020105 020108 3066 0420 $n04 0420 $n13 0420 $n20
+hexseed "$m/inclusion-0-of-1" $leaf0 $leaf0 3008 020100 020101 3000
+hexseed "$m/consistency-6-8" $root6 $root8 306e 020106 020108 3066 0420 $n12 0420 $n13 0420 $n20
+hexseed "$m/consistency-2-5" $root2 $root5 304c 020102 020105 3044 0420 $n01 0420 $n04
 
 for t in $targets; do
     echo "seed.sh: $corpus/$t: $(ls "$corpus/$t" | wc -l) files (seeds plus anything fuzzing added)"

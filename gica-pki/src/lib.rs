@@ -9,6 +9,7 @@ pub mod crl;
 mod digest;
 mod error;
 pub mod ess;
+pub mod merkle;
 pub mod ocsp;
 pub mod oid;
 mod reason;
