@@ -33,7 +33,7 @@ use gica_pki::{
     ocsp::{NotIssuedPolicy, Responder, ResponderConfig, ResponderIdKind},
     x509_cert::Certificate,
 };
-use gica_serve::keys;
+use gica_serve::keys::{self, CryptoBackend};
 use tokio::net::TcpListener;
 
 pub use server::{IssuerState, OcspServer, ServeOptions, ServedCrl, issuer_id};
@@ -89,9 +89,14 @@ pub fn load_cert(path: &Path) -> Result<Certificate, AppError> {
     Ok(keys::load_cert(path)?)
 }
 
-/// A private key from PEM.
+/// A private key from PEM, signed with by RustCrypto.
 pub fn load_key(path: &Path) -> Result<Arc<dyn Signer>, AppError> {
-    Ok(Arc::new(keys::load_key(path, SignerOptions::default())?))
+    load_key_with(path, CryptoBackend::RustCrypto)
+}
+
+/// A private key from PEM, signed with by `backend` (`--crypto`).
+pub fn load_key_with(path: &Path, backend: CryptoBackend) -> Result<Arc<dyn Signer>, AppError> {
+    Ok(keys::load_signer(path, SignerOptions::default(), backend)?)
 }
 
 struct CrlJob {
@@ -125,6 +130,7 @@ impl Service {
         let mut crl_jobs = Vec::new();
         for (idx, ic) in settings.issuers.iter().enumerate() {
             let cert = load_cert(&ic.cert)?;
+            let load_key = |p: &Path| load_key_with(p, settings.crypto);
             let ca_key = ic.ca_key.as_deref().map(load_key).transpose()?;
             let (delegate, signer) = match (&ic.responder_cert, &ic.responder_key) {
                 (Some(c), Some(k)) => (Some(load_cert(c)?), load_key(k)?),

@@ -307,6 +307,16 @@ impl<S: StatusSource + 'static> OcspServer<S> {
                     let _ = issuer.responder.signer().sign(b"gica signing-speed probe");
                 }
             });
+        let mut metrics = Metrics::new();
+        gica_serve::register_signer_info(
+            &mut metrics.registry,
+            issuers.iter().map(|i| {
+                (
+                    vec![("issuer".to_string(), i.name.clone())],
+                    i.responder.signer().as_ref(),
+                )
+            }),
+        );
         Self {
             issuers,
             store,
@@ -314,7 +324,7 @@ impl<S: StatusSource + 'static> OcspServer<S> {
             last_poll: std::sync::atomic::AtomicU64::new(unix_secs(SystemTime::now())),
             options,
             signing,
-            metrics: Metrics::new(),
+            metrics,
         }
     }
 

@@ -37,6 +37,11 @@ pub trait Signer: Send + Sync + std::fmt::Debug {
     fn public_key(&self) -> &SubjectPublicKeyInfoOwned;
     /// Signs `message` (hashing it first).
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>>;
+    /// A short name of the implementation, for logs and metrics (`rustcrypto` for
+    /// [`SoftwareSigner`]); signers that do not say are `custom`.
+    fn backend(&self) -> &'static str {
+        "custom"
+    }
 }
 
 /// How to use a private key for signing; the key type picks the rest.
@@ -382,6 +387,10 @@ impl Signer for SoftwareSigner {
 
     fn public_key(&self) -> &SubjectPublicKeyInfoOwned {
         &self.public_key
+    }
+
+    fn backend(&self) -> &'static str {
+        "rustcrypto"
     }
 
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>> {

@@ -115,7 +115,7 @@ impl TsaServer {
             digest: settings.signing_digest,
             rsa_pss: settings.rsa_pss,
         };
-        let signer = keys::load_key(key_path, options)?;
+        let signer = keys::load_signer(key_path, options, settings.crypto)?;
         let chain_text = match &settings.chain {
             Some(p) => keys::read_text(p)?,
             None => String::new(),
@@ -138,7 +138,7 @@ impl TsaServer {
         config.ordering = settings.ordering;
         config.include_tsa_name = settings.tsa_name;
         config.chain = chain;
-        let authority = Authority::new(tsa_cert, Arc::new(signer), config)
+        let authority = Authority::new(tsa_cert, signer, config)
             .map_err(pki(cert_path.display().to_string()))?;
         Self::new(authority, settings.limits, settings.signing_threads, clock)
     }
@@ -179,7 +179,8 @@ impl TsaServer {
             })?;
             chain_pem.push_str(&block);
         }
-        let metrics = Metrics::new(authority.certificate());
+        let mut metrics = Metrics::new(authority.certificate());
+        metrics.signer(authority.signer().as_ref());
         let signing = gica_serve::SigningPool::new(signing_threads, SIGNING_QUEUE_WAIT)
             .inline_if_fast(|| {
                 let _ = authority.signer().sign(SPEED_PROBE);
