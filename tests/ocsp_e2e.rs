@@ -9,10 +9,9 @@ use std::{
 };
 
 use base64ct::{Base64, Encoding};
-use common::*;
+use common::{ocsp::*, *};
 use gica_ocsp_server::{
-    Service,
-    config::{ServeArgs, ServeSettings},
+    config::ServeArgs,
     issuer_id,
     store::{AnyStore, RevocationWriter},
 };
@@ -22,76 +21,6 @@ use gica_pki::{
     ocsp::{OcspRequestBuilder, OcspResponse, OcspResponseStatus, OcspVerifier, VerifiedStatus},
     x509_cert::Certificate,
 };
-
-fn cert(rel: &str) -> Certificate {
-    gica_pki::cert::load_pem_certs(&std::fs::read_to_string(fixture(rel)).expect("read"))
-        .expect("pem")
-        .remove(0)
-}
-
-fn magnitude(c: &Certificate) -> Vec<u8> {
-    let s = c.tbs_certificate().serial_number().as_bytes();
-    s[s.iter().take_while(|b| **b == 0).count()..].to_vec()
-}
-
-fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("rt")
-        .block_on(f)
-}
-
-const REVOKED_AT: u64 = 1_700_000_000;
-
-/// A store with tsa-p256 good, tsa-rsa revoked (keyCompromise), tsa-p384 never issued.
-fn seeded_db(dir: &Path) -> String {
-    let url = format!("sqlite:{}", dir.join("ocsp.db").display());
-    let issuer = issuer_id(&cert("pki/int-ca.pem"));
-    block_on(async {
-        let store = AnyStore::connect(&url).await.expect("store");
-        store
-            .record_issued(&issuer, &magnitude(&cert("pki/tsa-p256.pem")), None)
-            .await
-            .expect("record");
-        store
-            .record_issued(&issuer, &magnitude(&cert("pki/tsa-rsa.pem")), None)
-            .await
-            .expect("record");
-        let at = SystemTime::UNIX_EPOCH + Duration::from_secs(REVOKED_AT);
-        store
-            .revoke(
-                &issuer,
-                &magnitude(&cert("pki/tsa-rsa.pem")),
-                at,
-                Some(CrlReason::KeyCompromise),
-                None,
-            )
-            .await
-            .expect("revoke");
-    });
-    url
-}
-
-fn start(db: &str, extra: impl FnOnce(&mut ServeArgs)) -> TestServer {
-    let mut args = ServeArgs {
-        db: Some(db.to_string()),
-        issuer: Some(fixture("pki/int-ca.pem")),
-        ca_key: Some(fixture("pki/int-ca.key")),
-        ..Default::default()
-    };
-    extra(&mut args);
-    let settings = ServeSettings::resolve(&args).expect("settings");
-    TestServer::spawn(move |listener, shutdown| async move {
-        let service = Service::start(settings).await.expect("service");
-        service
-            .serve(listener, async {
-                let _ = shutdown.await;
-            })
-            .await
-            .expect("serve");
-    })
-}
 
 /// The next CRL of int-ca from the store at `db`, made as the `crl` command makes it (and
 /// published, with `publish`); its DER.
@@ -143,7 +72,7 @@ fn openssl_ocsp(addr: std::net::SocketAddr, extra: &[&str]) -> String {
 #[test]
 fn openssl_sees_good_revoked_and_unknown() {
     let dir = tempfile::tempdir().expect("tmp");
-    let server = start(&seeded_db(dir.path()), |_| {});
+    let server = start_ocsp(&seeded_db(dir.path()), |_| {});
     let (p256, rsa, p384) = (
         fixture_str("pki/tsa-p256.pem"),
         fixture_str("pki/tsa-rsa.pem"),
@@ -201,7 +130,7 @@ fn awkward_request() -> (Vec<u8>, String) {
 #[test]
 fn get_requests_decode_every_spelling() {
     let dir = tempfile::tempdir().expect("tmp");
-    let server = start(&seeded_db(dir.path()), |_| {});
+    let server = start_ocsp(&seeded_db(dir.path()), |_| {});
     let (der, b64) = awkward_request();
     let req = gica_pki::ocsp::OcspRequest::from_der(&der).expect("req");
     let url_safe = b64
@@ -251,7 +180,7 @@ fn get_requests_decode_every_spelling() {
 #[test]
 fn get_responses_carry_rfc5019_cache_headers_and_304() {
     let dir = tempfile::tempdir().expect("tmp");
-    let server = start(&seeded_db(dir.path()), |a| a.validity = Some("2h".into()));
+    let server = start_ocsp(&seeded_db(dir.path()), |a| a.validity = Some("2h".into()));
     let req = OcspRequestBuilder::new()
         .certificate(
             &cert("pki/tsa-p256.pem"),
@@ -313,7 +242,7 @@ fn get_responses_carry_rfc5019_cache_headers_and_304() {
 #[test]
 fn malformed_unauthorized_and_http_errors() {
     let dir = tempfile::tempdir().expect("tmp");
-    let server = start(&seeded_db(dir.path()), |_| {});
+    let server = start_ocsp(&seeded_db(dir.path()), |_| {});
     let status = |body: &[u8]| {
         OcspResponse::from_der(body)
             .expect("OCSPResponse")
@@ -372,7 +301,7 @@ fn a_revocation_reaches_cached_responses() {
     let db = seeded_db(dir.path());
     // 4 s: polled every 2 s, so the nonce request below comes while a status read before the
     // revocation would still be kept, were invalidation to miss it.
-    let server = start(&db, |a| a.max_staleness = Some("4s".into()));
+    let server = start_ocsp(&db, |a| a.max_staleness = Some("4s".into()));
     let issuer = cert("pki/int-ca.pem");
     let leaf = cert("pki/tsa-p256.pem");
     let req = OcspRequestBuilder::new()
@@ -461,7 +390,7 @@ fn a_revocation_reaches_cached_responses() {
 fn crls_verify_with_openssl_for_an_intermediate() {
     let dir = tempfile::tempdir().expect("tmp");
     let db = seeded_db(dir.path());
-    let server = start(&db, |a| a.name = Some("int".into()));
+    let server = start_ocsp(&db, |a| a.name = Some("int".into()));
     let r = get(server.addr, "/crl/int.crl");
     assert_eq!(
         (r.status, r.header("content-type")),
@@ -555,62 +484,10 @@ fn crls_verify_with_openssl_for_an_intermediate() {
 #[test]
 fn gica_client_against_openssl_responder() {
     let dir = tempfile::tempdir().expect("tmp");
-    // An openssl CA index: tsa-rsa revoked, tsa-p256 valid.
-    let rsa = cert("pki/tsa-rsa.pem");
-    let p256 = cert("pki/tsa-p256.pem");
-    let index = dir.path().join("index.txt");
-    std::fs::write(
-        &index,
-        format!(
-            "R\t360101000000Z\t231114221320Z,keyCompromise\t{}\tunknown\t/CN=rsa\nV\t360101000000Z\t\t{}\tunknown\t/CN=p256\n",
-            hex::encode_upper(magnitude(&rsa)),
-            hex::encode_upper(magnitude(&p256))
-        ),
-    )
-    .expect("index");
-    // A free port: bind and release it (openssl takes a port number only).
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port();
-    let mut child = std::process::Command::new("openssl")
-        .args([
-            "ocsp",
-            "-index",
-            &s(&index),
-            "-port",
-            &port.to_string(),
-            "-rsigner",
-            &fixture_str("pki/int-ca.pem"),
-            "-rkey",
-            &fixture_str("pki/int-ca.key"),
-            "-CA",
-            &fixture_str("pki/int-ca.pem"),
-            "-ignore_err",
-            "-nmin",
-            "10",
-        ])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("openssl responder");
-    // Wait until openssl says it is listening (it prints ACCEPT once bound); no fixed sleep.
-    let stderr = child.stderr.take().expect("stderr");
-    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stderr));
-    loop {
-        match lines.next() {
-            Some(Ok(l)) if l.contains("ACCEPT") || l.contains("waiting") => break,
-            Some(Ok(_)) => continue,
-            _ => {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("openssl ocsp responder did not start");
-            }
-        }
-    }
+    let (rsa, p256) = (cert("pki/tsa-rsa.pem"), cert("pki/tsa-p256.pem"));
+    let responder = OpensslResponder::start(&openssl_index(dir.path()));
     let issuer = cert("pki/int-ca.pem");
-    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
+    let addr = responder.addr();
     let ask = |leaf: &Certificate| {
         let req = OcspRequestBuilder::new()
             .certificate(leaf, &issuer, DigestAlgorithm::Sha1)
@@ -637,14 +514,12 @@ fn gica_client_against_openssl_responder() {
         }
         other => panic!("expected revoked, got {other:?}"),
     }
-    let _ = child.kill();
-    let _ = child.wait();
 }
 
 #[test]
 fn concurrent_misses_for_one_cert_id_sign_once() {
     let dir = tempfile::tempdir().expect("tmp");
-    let server = start(&seeded_db(dir.path()), |_| {});
+    let server = start_ocsp(&seeded_db(dir.path()), |_| {});
     let req = OcspRequestBuilder::new()
         .certificate(
             &cert("pki/tsa-p256.pem"),
@@ -683,8 +558,8 @@ fn responders_sharing_a_store_serve_one_crl() {
     let db = seeded_db(dir.path());
     // Polls every second: CRLs published by anyone are picked up within that.
     let fast = |a: &mut ServeArgs| a.max_staleness = Some("2s".into());
-    let first = start(&db, fast);
-    let second = start(&db, fast);
+    let first = start_ocsp(&db, fast);
+    let second = start_ocsp(&db, fast);
     let number_of = |der: &[u8]| {
         gica_pki::crl::verify_crl(der, &cert("pki/int-ca.pem"), SystemTime::now())
             .expect("verifies")

@@ -414,59 +414,7 @@ impl ServeSettings {
 /// assert_eq!(a, b);
 /// ```
 pub fn parse_rfc3339(s: &str) -> Result<std::time::SystemTime, ConfigError> {
-    let bad = || {
-        ConfigError(format!(
-            "{s:?} is not an RFC 3339 time like 2026-11-23T10:00:00Z"
-        ))
-    };
-    if !s.is_ascii() {
-        return Err(bad());
-    }
-    let b = s.as_bytes();
-    if b.len() < 20
-        || b[4] != b'-'
-        || b[7] != b'-'
-        || !matches!(b[10], b'T' | b't' | b' ')
-        || b[13] != b':'
-        || b[16] != b':'
-    {
-        return Err(bad());
-    }
-    let num =
-        |r: std::ops::Range<usize>| s.get(r).and_then(|x| x.parse::<u16>().ok()).ok_or_else(bad);
-    let dt = gica_pki::der::DateTime::new(
-        num(0..4)?,
-        num(5..7)? as u8,
-        num(8..10)? as u8,
-        num(11..13)? as u8,
-        num(14..16)? as u8,
-        num(17..19)? as u8,
-    )
-    .map_err(|_| bad())?;
-    let mut rest = &s[19..];
-    if let Some(frac) = rest.strip_prefix('.') {
-        let digits = frac.bytes().take_while(u8::is_ascii_digit).count();
-        if digits == 0 {
-            return Err(bad());
-        }
-        rest = &frac[digits..];
-    }
-    let secs = dt.unix_duration().as_secs() as i64;
-    let offset = match rest {
-        "Z" | "z" => 0,
-        o if o.len() == 6 && (o.starts_with('+') || o.starts_with('-')) && &o[3..4] == ":" => {
-            let h: i64 = o[1..3].parse().map_err(|_| bad())?;
-            let m: i64 = o[4..6].parse().map_err(|_| bad())?;
-            if h > 23 || m > 59 {
-                return Err(bad());
-            }
-            let v = h * 3600 + m * 60;
-            if o.starts_with('+') { v } else { -v }
-        }
-        _ => return Err(bad()),
-    };
-    let utc = u64::try_from(secs - offset).map_err(|_| bad())?;
-    Ok(std::time::UNIX_EPOCH + Duration::from_secs(utc))
+    gica_pki::parse_rfc3339(s).map_err(|e| ConfigError(e.to_string()))
 }
 
 #[cfg(test)]

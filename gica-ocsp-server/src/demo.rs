@@ -47,8 +47,55 @@ fn write(path: &Path, text: String) -> Result<(), AppError> {
     })
 }
 
-/// Makes the demo in `dir`, replacing an earlier one.
-pub async fn make(dir: &Path) -> Result<DemoFiles, AppError> {
+/// authorityInfoAccess (OCSP) and cRLDistributionPoints naming this server, so that clients
+/// find it from the certificate alone, as they would in production.
+fn locator_extensions(
+    base_url: &str,
+) -> Result<Vec<gica_pki::x509_cert::ext::Extension>, gica_pki::der::Error> {
+    use gica_pki::{
+        der::{
+            Encode,
+            asn1::{Ia5String, OctetString},
+        },
+        x509_cert::ext::{
+            Extension,
+            pkix::{
+                AccessDescription, AuthorityInfoAccessSyntax, CrlDistributionPoints,
+                crl::dp::DistributionPoint, name::DistributionPointName, name::GeneralName,
+            },
+        },
+    };
+    let uri = |path: &str| -> Result<GeneralName, gica_pki::der::Error> {
+        Ok(GeneralName::UniformResourceIdentifier(Ia5String::new(
+            &format!("{base_url}{path}"),
+        )?))
+    };
+    let aia = AuthorityInfoAccessSyntax(vec![AccessDescription {
+        access_method: gica_pki::oid::AD_OCSP,
+        access_location: uri("/ocsp")?,
+    }]);
+    let dp = CrlDistributionPoints(vec![DistributionPoint {
+        distribution_point: Some(DistributionPointName::FullName(vec![uri("/crl/ca.crl")?])),
+        reasons: None,
+        crl_issuer: None,
+    }]);
+    Ok(vec![
+        Extension {
+            extn_id: gica_pki::oid::PE_AUTHORITY_INFO_ACCESS,
+            critical: false,
+            extn_value: OctetString::new(aia.to_der()?)?,
+        },
+        Extension {
+            extn_id: gica_pki::oid::CE_CRL_DISTRIBUTION_POINTS,
+            critical: false,
+            extn_value: OctetString::new(dp.to_der()?)?,
+        },
+    ])
+}
+
+/// Makes the demo in `dir`, replacing an earlier one; the leaves point at `base_url`
+/// (`http://127.0.0.1:3181`) for OCSP and the CRL.
+pub async fn make(dir: &Path, base_url: &str) -> Result<DemoFiles, AppError> {
     let pki = |source: gica_pki::Error| AppError::Pki {
         what: "demo PKI".into(),
         source,
@@ -84,13 +131,16 @@ pub async fn make(dir: &Path) -> Result<DemoFiles, AppError> {
         .signed_by(resp_key.public_key(), &ca, &ca_key)
         .map_err(pki)?;
     let leaf_key = SoftwareSigner::generate_p256().map_err(pki)?;
-    let good = CertificateParams::leaf("CN=good.demo.gica.ir", std::time::SystemTime::now(), 365)
-        .signed_by(leaf_key.public_key(), &ca, &ca_key)
-        .map_err(pki)?;
-    let revoked =
-        CertificateParams::leaf("CN=revoked.demo.gica.ir", std::time::SystemTime::now(), 365)
+    let locators = locator_extensions(base_url).map_err(|e| pki(e.into()))?;
+    let leaf = |subject: &str| {
+        let mut params = CertificateParams::leaf(subject, std::time::SystemTime::now(), 365);
+        params.extra_extensions = locators.clone();
+        params
             .signed_by(leaf_key.public_key(), &ca, &ca_key)
-            .map_err(pki)?;
+            .map_err(pki)
+    };
+    let good = leaf("CN=good.demo.gica.ir")?;
+    let revoked = leaf("CN=revoked.demo.gica.ir")?;
     let files = DemoFiles {
         dir: dir.to_path_buf(),
         root: dir.join("root.pem"),

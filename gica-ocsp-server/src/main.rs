@@ -27,7 +27,10 @@ async fn run(cli: Cli) -> Result<(), AppError> {
                     .demo_dir
                     .clone()
                     .unwrap_or_else(|| std::env::temp_dir().join("gica-ocsp-demo"));
-                let d = demo::make(&dir).await?;
+                let listen = args
+                    .listen
+                    .unwrap_or_else(|| std::net::SocketAddr::from(([127, 0, 0, 1], 3181)));
+                let d = demo::make(&dir, &format!("http://{listen}")).await?;
                 println!("demo PKI in {}", d.dir.display());
                 println!("  issuer (CA):     {}", d.issuer.display());
                 println!("  root:            {}", d.root.display());

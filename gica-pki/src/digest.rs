@@ -86,6 +86,24 @@ impl DigestAlgorithm {
         }
     }
 
+    /// A streaming hasher, for data too large to hold in memory.
+    ///
+    /// ```
+    /// use gica_pki::DigestAlgorithm;
+    /// let mut h = DigestAlgorithm::Sha384.hasher();
+    /// h.update(b"ab");
+    /// h.update(b"c");
+    /// assert_eq!(h.finalize(), DigestAlgorithm::Sha384.digest(b"abc"));
+    /// ```
+    pub fn hasher(self) -> Hasher {
+        Hasher(match self {
+            Self::Sha1 => HasherState::Sha1(sha1::Sha1::new()),
+            Self::Sha256 => HasherState::Sha256(sha2::Sha256::new()),
+            Self::Sha384 => HasherState::Sha384(sha2::Sha384::new()),
+            Self::Sha512 => HasherState::Sha512(sha2::Sha512::new()),
+        })
+    }
+
     /// The AlgorithmIdentifier with absent parameters, as RFC 5754 prefers for SHA-2.
     pub fn algorithm_identifier(self) -> AlgorithmIdentifierOwned {
         AlgorithmIdentifierOwned {
@@ -111,5 +129,39 @@ impl DigestAlgorithm {
 impl std::fmt::Display for DigestAlgorithm {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())
+    }
+}
+
+/// A hash in progress; see [`DigestAlgorithm::hasher`].
+#[derive(Clone, Debug)]
+pub struct Hasher(HasherState);
+
+#[derive(Clone, Debug)]
+enum HasherState {
+    Sha1(sha1::Sha1),
+    Sha256(sha2::Sha256),
+    Sha384(sha2::Sha384),
+    Sha512(sha2::Sha512),
+}
+
+impl Hasher {
+    /// Feeds more data.
+    pub fn update(&mut self, data: &[u8]) {
+        match &mut self.0 {
+            HasherState::Sha1(h) => h.update(data),
+            HasherState::Sha256(h) => h.update(data),
+            HasherState::Sha384(h) => h.update(data),
+            HasherState::Sha512(h) => h.update(data),
+        }
+    }
+
+    /// The hash of everything fed.
+    pub fn finalize(self) -> Vec<u8> {
+        match self.0 {
+            HasherState::Sha1(h) => h.finalize().to_vec(),
+            HasherState::Sha256(h) => h.finalize().to_vec(),
+            HasherState::Sha384(h) => h.finalize().to_vec(),
+            HasherState::Sha512(h) => h.finalize().to_vec(),
+        }
     }
 }

@@ -20,13 +20,13 @@ mod time;
 pub mod tsp;
 
 pub use algorithm::AlgorithmPolicy;
-pub use digest::DigestAlgorithm;
+pub use digest::{DigestAlgorithm, Hasher};
 pub use error::{BoxError, Error, KeyError, PemError, Result};
 pub use reason::CrlReason;
 pub use signer::{
     RsaPssParams, Signer, SignerOptions, SoftwareSigner, key_matches, verify_signature,
 };
-pub use time::GenTime;
+pub use time::{GenTime, Rfc3339, TimeParseError, parse_rfc3339};
 
 // Re-exported so users name the same versions gica was built with.
 pub use cms;

@@ -207,6 +207,108 @@ impl DerValue for GeneralizedTime {
     }
 }
 
+/// Shows a [`SystemTime`] as RFC 3339 in UTC, whole seconds: `2026-11-23T18:06:59Z`.
+///
+/// Error messages and tools print times with it, never as a `SystemTime` debug dump.
+///
+/// ```
+/// use gica_pki::Rfc3339;
+/// let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
+/// assert_eq!(Rfc3339(t).to_string(), "2023-11-14T22:13:20Z");
+/// ```
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+pub struct Rfc3339(pub SystemTime);
+
+impl std::fmt::Display for Rfc3339 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0.duration_since(UNIX_EPOCH) {
+            Ok(d) => match GenTime::from_unix(d.as_secs(), 0) {
+                Ok(t) => t.fmt(f),
+                Err(_) => write!(f, "{}s after 1970-01-01T00:00:00Z", d.as_secs()),
+            },
+            Err(e) => write!(f, "{}s before 1970-01-01T00:00:00Z", e.duration().as_secs()),
+        }
+    }
+}
+
+/// A string that is not an RFC 3339 time.
+#[derive(Clone, Debug, Eq, PartialEq, thiserror::Error)]
+#[error("{0:?} is not an RFC 3339 time like 2026-11-23T10:00:00Z")]
+pub struct TimeParseError(pub String);
+
+/// Parses an RFC 3339 time in UTC or with an offset (`2026-11-23T10:00:00Z`,
+/// `2026-11-23T13:30:00+03:30`); fractions of a second are dropped.
+///
+/// ```
+/// use gica_pki::parse_rfc3339;
+/// let a = parse_rfc3339("2026-11-23T10:00:00Z").unwrap();
+/// let b = parse_rfc3339("2026-11-23T13:30:00.5+03:30").unwrap();
+/// assert_eq!(a, b);
+/// assert!(parse_rfc3339("2026-11-23 10:00").is_err());
+/// ```
+pub fn parse_rfc3339(s: &str) -> Result<SystemTime, TimeParseError> {
+    let bad = || TimeParseError(s.chars().take(64).collect());
+    if !s.is_ascii() {
+        return Err(bad());
+    }
+    let b = s.as_bytes();
+    if b.len() < 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !matches!(b[10], b'T' | b't' | b' ')
+        || b[13] != b':'
+        || b[16] != b':'
+    {
+        return Err(bad());
+    }
+    let num = |r: std::ops::Range<usize>| {
+        s.get(r)
+            .filter(|x| x.bytes().all(|c| c.is_ascii_digit()))
+            .and_then(|x| x.parse::<u16>().ok())
+            .ok_or_else(bad)
+    };
+    let dt = der::DateTime::new(
+        num(0..4)?,
+        num(5..7)? as u8,
+        num(8..10)? as u8,
+        num(11..13)? as u8,
+        num(14..16)? as u8,
+        num(17..19)? as u8,
+    )
+    .map_err(|_| bad())?;
+    let mut rest = &s[19..];
+    if let Some(frac) = rest.strip_prefix('.') {
+        let digits = frac.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return Err(bad());
+        }
+        rest = &frac[digits..];
+    }
+    let secs = i64::try_from(dt.unix_duration().as_secs()).map_err(|_| bad())?;
+    let offset = match rest {
+        "Z" | "z" => 0,
+        o if o.len() == 6 && (o.starts_with('+') || o.starts_with('-')) && &o[3..4] == ":" => {
+            let h: i64 = num_in(&o[1..3]).ok_or_else(bad)?;
+            let m: i64 = num_in(&o[4..6]).ok_or_else(bad)?;
+            if h > 23 || m > 59 {
+                return Err(bad());
+            }
+            let v = h * 3600 + m * 60;
+            if o.starts_with('+') { v } else { -v }
+        }
+        _ => return Err(bad()),
+    };
+    let utc = u64::try_from(secs - offset).map_err(|_| bad())?;
+    Ok(UNIX_EPOCH + Duration::from_secs(utc))
+}
+
+fn num_in(s: &str) -> Option<i64> {
+    s.bytes()
+        .all(|c| c.is_ascii_digit())
+        .then(|| s.parse().ok())
+        .flatten()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -457,6 +457,39 @@ fn root_crl(p: &Pki, root_key: &SoftwareSigner) -> Vec<u8> {
 }
 
 #[test]
+fn leaf_revocation_only_needs_no_status_for_the_cas() {
+    let p = pki(int_ca(), tsa_leaf());
+    let now = SystemTime::now();
+    let path = |crls: Vec<Vec<u8>>, leaf_only: bool| {
+        cert::verify_path_with(
+            &p.leaf,
+            std::slice::from_ref(&p.int),
+            std::slice::from_ref(&p.root),
+            now,
+            &PathOptions::default()
+                .crls(crls)
+                .leaf_revocation_only(leaf_only),
+        )
+    };
+    let leaf_crl = crl_of(&p, &[], now);
+    assert!(matches!(
+        path(vec![leaf_crl.clone()], false),
+        Err(PathError::RevocationUnknown { .. })
+    ));
+    assert_eq!(path(vec![leaf_crl], true).expect("leaf only").len(), 3);
+    let revoked = crl_of(&p, &[(&p.leaf, Some(CrlReason::KeyCompromise))], now);
+    assert!(matches!(
+        path(vec![revoked], true),
+        Err(PathError::Revoked { .. })
+    ));
+    // Evidence about the leaf is still required.
+    assert!(matches!(
+        path(vec![root_crl(&p, &p.root_key)], true),
+        Err(PathError::RevocationUnknown { .. })
+    ));
+}
+
+#[test]
 fn crls_for_the_tsa_chain_are_checked() {
     // A root whose key we keep, to sign the CRL covering the intermediate.
     let p = pki(int_ca(), tsa_leaf());

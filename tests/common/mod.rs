@@ -1,6 +1,10 @@
 //! Helpers for the end-to-end tests: fixture paths, a TSA server on 127.0.0.1:0, a minimal
-//! HTTP/1.1 client and the openssl CLI.
+//! HTTP/1.1 client and the openssl CLI; OCSP helpers in [`ocsp`].
+//!
+//! Shared by the root package's tests and gica-cli's (`#[path = "../../tests/common/mod.rs"]`).
 #![allow(dead_code)]
+
+pub mod ocsp;
 
 use std::{
     io::{Read, Write},
@@ -16,10 +20,15 @@ use gica_tsa_server::{Args, Settings, SystemClock, TsaServer};
 
 pub const POLICY: &str = "1.3.6.1.4.1.99999.1.1";
 
+/// A file under the workspace's `testdata/`, from the root package or any member crate.
 pub fn fixture(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("testdata")
-        .join(rel)
+    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let base = here
+        .ancestors()
+        .map(|d| d.join("testdata"))
+        .find(|d| d.join("pki").is_dir())
+        .unwrap_or_else(|| panic!("no testdata/ above {}", here.display()));
+    base.join(rel)
 }
 
 pub fn fixture_str(rel: &str) -> String {

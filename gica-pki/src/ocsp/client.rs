@@ -145,13 +145,13 @@ pub enum OcspVerifyError {
     #[error("no answer for a CertID that was asked")]
     Missing,
     /// thisUpdate is later than now (beyond the leeway).
-    #[error("thisUpdate {0:?} is in the future")]
+    #[error("thisUpdate {} is in the future", crate::Rfc3339(*.0))]
     NotYetValid(SystemTime),
     /// nextUpdate is absent and the RFC 5019 profile requires it.
     #[error("no nextUpdate")]
     NoNextUpdate,
     /// nextUpdate has passed (beyond the leeway).
-    #[error("nextUpdate {0:?} has passed")]
+    #[error("nextUpdate {} has passed (the response is stale)", crate::Rfc3339(*.0))]
     Expired(SystemTime),
 }
 
@@ -182,6 +182,11 @@ pub struct VerifiedResponse {
     pub this_update: SystemTime,
     /// nextUpdate.
     pub next_update: Option<SystemTime>,
+    /// producedAt of the response.
+    pub produced_at: SystemTime,
+    /// The certificate whose key signed the response: the issuer itself, or a delegated
+    /// responder's certificate.
+    pub signer: Certificate,
 }
 
 /// Verifies OCSP responses for certificates of one issuer.
@@ -321,7 +326,7 @@ impl OcspVerifier {
                 .iter()
                 .find(|s| s.cert_id == r.req_cert)
                 .ok_or(E::Missing)?;
-            out.push(self.check_single(single, now)?);
+            out.push(self.check_single(single, now, &data, signer)?);
         }
         Ok(out)
     }
@@ -373,6 +378,8 @@ impl OcspVerifier {
         &self,
         s: &SingleResponse,
         now: SystemTime,
+        data: &ResponseData,
+        signer: &Certificate,
     ) -> std::result::Result<VerifiedResponse, OcspVerifyError> {
         let this_update = s.this_update.to_system_time();
         if this_update > add_saturating(now, self.leeway) {
@@ -401,6 +408,8 @@ impl OcspVerifier {
             status,
             this_update,
             next_update,
+            produced_at: data.produced_at.to_system_time(),
+            signer: signer.clone(),
         })
     }
 

@@ -275,7 +275,7 @@ pub enum DelegateError {
     #[error("its signature does not verify with the CA's key: {0}")]
     Signature(#[source] SignatureError),
     /// notBefore is after `now`.
-    #[error("not valid before {not_before:?} (now {now:?})")]
+    #[error("not valid before {} (now {})", crate::Rfc3339(*.not_before), crate::Rfc3339(*.now))]
     NotYetValid {
         /// notBefore.
         not_before: SystemTime,
@@ -283,7 +283,7 @@ pub enum DelegateError {
         now: SystemTime,
     },
     /// notAfter is before `now`.
-    #[error("expired at {not_after:?} (now {now:?})")]
+    #[error("expired at {} (now {})", crate::Rfc3339(*.not_after), crate::Rfc3339(*.now))]
     Expired {
         /// notAfter.
         not_after: SystemTime,
@@ -341,7 +341,7 @@ pub enum ResponderError {
         cert_id: Box<CertId>,
     },
     /// thisUpdate after producedAt.
-    #[error("thisUpdate {this_update:?} is after producedAt {produced_at:?}")]
+    #[error("thisUpdate {} is after producedAt {}", crate::Rfc3339(*.this_update), crate::Rfc3339(*.produced_at))]
     ThisUpdateAfterProducedAt {
         /// thisUpdate asked for.
         this_update: SystemTime,
@@ -349,7 +349,7 @@ pub enum ResponderError {
         produced_at: SystemTime,
     },
     /// A time GeneralizedTime cannot hold (before 1970, after 9999).
-    #[error("time {time:?} cannot be encoded: {source}")]
+    #[error("time {} cannot be encoded: {source}", crate::Rfc3339(*.time))]
     Time {
         /// The time.
         time: SystemTime,

@@ -16,5 +16,6 @@ pub use authority::{
 };
 pub use request::TimeStampReqBuilder;
 pub use verify::{
-    Expectation, ImprintCheck, TokenVerifier, ValidationTime, VerifiedToken, VerifyError,
+    CheckedReply, Expectation, ImprintCheck, TokenContents, TokenParts, TokenVerifier,
+    ValidationTime, VerifiedToken, VerifyError, check_reply, read_token,
 };

@@ -17,7 +17,7 @@ use x509_cert::{
     ext::pkix::{KeyUsages, SubjectKeyIdentifier, name::GeneralName},
 };
 
-use super::asn1::{PkiFailureInfo, PkiStatus, TimeStampReq, TimeStampResp, TstInfo};
+use super::asn1::{PkiFailureInfo, PkiStatus, PkiStatusInfo, TimeStampReq, TimeStampResp, TstInfo};
 use crate::{
     AlgorithmPolicy, DigestAlgorithm,
     algorithm::SignatureError,
@@ -39,7 +39,7 @@ pub enum VerifyError {
         source: der::Error,
     },
     /// The TSA did not grant the request.
-    #[error("not granted: status {}, failInfo {:?}, {}", .status.name(), .fail_info.map(|f| f.bits().map(|b| b.name()).collect::<Vec<_>>()), .text)]
+    #[error("not granted: status {}{}{}", .status.name(), .fail_info.map(|f| format!(", failInfo {}", f.bits().map(|b| b.name()).collect::<Vec<_>>().join(" "))).unwrap_or_default(), if .text.is_empty() { String::new() } else { format!(", \"{}\"", .text) })]
     NotGranted {
         /// PKIStatus.
         status: PkiStatus,
@@ -256,20 +256,7 @@ impl TokenVerifier {
         expect: &Expectation,
     ) -> Result<VerifiedToken, VerifyError> {
         let resp = TimeStampResp::from_der(response_der).map_err(malformed("TimeStampResp"))?;
-        match resp.status.status {
-            PkiStatus::Granted | PkiStatus::GrantedWithMods => {}
-            status => {
-                return Err(VerifyError::NotGranted {
-                    status,
-                    fail_info: resp.status.fail_info,
-                    text: resp.status.status_string.unwrap_or_default().join("; "),
-                });
-            }
-        }
-        let token = resp
-            .time_stamp_token
-            .ok_or(VerifyError::Token("granted without a token"))?;
-        self.verify_content_info(&token, expect)
+        self.verify_content_info(&granted_token(resp)?, expect)
     }
 
     /// Verifies a DER TimeStampToken (a ContentInfo), as `openssl ts -verify -token_in`.
@@ -287,64 +274,18 @@ impl TokenVerifier {
         token: &ContentInfo,
         expect: &Expectation,
     ) -> Result<VerifiedToken, VerifyError> {
-        if token.content_type != oid::SIGNED_DATA {
-            return Err(VerifyError::Token("contentType is not id-signedData"));
-        }
-        token
-            .content
-            .to_der()
-            .and_then(|der| super::asn1::check_signed_data(&der))
-            .map_err(malformed("SignedData"))?;
-        let sd: SignedData = token.content.decode_as().map_err(malformed("SignedData"))?;
-        if sd.version != cms::content_info::CmsVersion::V3 {
-            return Err(VerifyError::Token("SignedData of a token is version 3"));
-        }
-        if sd.encap_content_info.econtent_type != oid::CT_TST_INFO {
-            return Err(VerifyError::Token("eContentType is not id-ct-TSTInfo"));
-        }
-        let econtent: OctetString = sd
-            .encap_content_info
-            .econtent
-            .as_ref()
-            .ok_or(VerifyError::Token("no eContent"))?
-            .decode_as()
-            .map_err(malformed("eContent"))?;
-        let econtent = econtent.as_bytes();
-        let tst_info = TstInfo::from_econtent(econtent).map_err(malformed("TSTInfo"))?;
-        if tst_info.version != 1 {
-            return Err(VerifyError::Token("TSTInfo version is not 1"));
-        }
-        let [si] = sd.signer_infos.0.as_slice() else {
-            return Err(VerifyError::Token("a token has exactly one SignerInfo"));
-        };
-        let pool: Vec<Certificate> = sd
-            .certificates
-            .iter()
-            .flat_map(|set| set.0.iter())
-            .filter_map(|c| match c {
-                CertificateChoices::Certificate(c) => Some(c.clone()),
-                CertificateChoices::Other(_) => None,
-            })
+        let ParsedToken {
+            tst_info,
+            econtent,
+            signer_info: si,
+            certificates,
+        } = ParsedToken::parse(token)?;
+        let econtent = econtent.as_slice();
+        let si = &si;
+        let pool: Vec<Certificate> = certificates
+            .into_iter()
             .chain(self.untrusted.iter().cloned())
             .collect();
-        let want = match si.sid {
-            SignerIdentifier::IssuerAndSerialNumber(_) => cms::content_info::CmsVersion::V1,
-            SignerIdentifier::SubjectKeyIdentifier(_) => cms::content_info::CmsVersion::V3,
-        };
-        if si.version != want {
-            return Err(VerifyError::Token(
-                "SignerInfo version does not match its sid (RFC 5652 5.3)",
-            ));
-        }
-        if !sd
-            .digest_algorithms
-            .iter()
-            .any(|a| a.oid == si.digest_alg.oid)
-        {
-            return Err(VerifyError::Token(
-                "the signer's digest algorithm is not in digestAlgorithms",
-            ));
-        }
         let signer = pool
             .iter()
             .find(|c| sid_names(&si.sid, c))
@@ -386,6 +327,209 @@ impl TokenVerifier {
             path,
         })
     }
+}
+
+/// The parts of a token that every reader needs, after the structural rules of RFC 3161
+/// 2.4.2 and RFC 5652 (but no signature or certificate check).
+struct ParsedToken {
+    tst_info: TstInfo,
+    econtent: Vec<u8>,
+    signer_info: SignerInfo,
+    certificates: Vec<Certificate>,
+}
+
+impl ParsedToken {
+    fn parse(token: &ContentInfo) -> Result<Self, VerifyError> {
+        if token.content_type != oid::SIGNED_DATA {
+            return Err(VerifyError::Token("contentType is not id-signedData"));
+        }
+        token
+            .content
+            .to_der()
+            .and_then(|der| super::asn1::check_signed_data(&der))
+            .map_err(malformed("SignedData"))?;
+        let sd: SignedData = token.content.decode_as().map_err(malformed("SignedData"))?;
+        if sd.version != cms::content_info::CmsVersion::V3 {
+            return Err(VerifyError::Token("SignedData of a token is version 3"));
+        }
+        if sd.encap_content_info.econtent_type != oid::CT_TST_INFO {
+            return Err(VerifyError::Token("eContentType is not id-ct-TSTInfo"));
+        }
+        let econtent: OctetString = sd
+            .encap_content_info
+            .econtent
+            .as_ref()
+            .ok_or(VerifyError::Token("no eContent"))?
+            .decode_as()
+            .map_err(malformed("eContent"))?;
+        let econtent = econtent.as_bytes().to_vec();
+        let tst_info = TstInfo::from_econtent(&econtent).map_err(malformed("TSTInfo"))?;
+        if tst_info.version != 1 {
+            return Err(VerifyError::Token("TSTInfo version is not 1"));
+        }
+        let [si] = sd.signer_infos.0.as_slice() else {
+            return Err(VerifyError::Token("a token has exactly one SignerInfo"));
+        };
+        let want = match si.sid {
+            SignerIdentifier::IssuerAndSerialNumber(_) => cms::content_info::CmsVersion::V1,
+            SignerIdentifier::SubjectKeyIdentifier(_) => cms::content_info::CmsVersion::V3,
+        };
+        if si.version != want {
+            return Err(VerifyError::Token(
+                "SignerInfo version does not match its sid (RFC 5652 5.3)",
+            ));
+        }
+        if !sd
+            .digest_algorithms
+            .iter()
+            .any(|a| a.oid == si.digest_alg.oid)
+        {
+            return Err(VerifyError::Token(
+                "the signer's digest algorithm is not in digestAlgorithms",
+            ));
+        }
+        let certificates = sd
+            .certificates
+            .iter()
+            .flat_map(|set| set.0.iter())
+            .filter_map(|c| match c {
+                CertificateChoices::Certificate(c) => Some(c.clone()),
+                CertificateChoices::Other(_) => None,
+            })
+            .collect();
+        Ok(Self {
+            tst_info,
+            econtent,
+            signer_info: si.clone(),
+            certificates,
+        })
+    }
+}
+
+/// A time-stamp response or token as read, before any verification: what `gica ts show`
+/// prints, and what a verifier needs to know first (the token's hash algorithm, to hash a
+/// large file once).
+#[derive(Clone, Debug)]
+pub struct TokenContents {
+    /// The PKIStatusInfo, when the input was a whole TimeStampResp.
+    pub status: Option<PkiStatusInfo>,
+    /// The token, absent from a refusal.
+    pub token: Option<TokenParts>,
+}
+
+/// The fields of a token that passed the structural rules (not its signature).
+#[derive(Clone, Debug)]
+pub struct TokenParts {
+    /// The TSTInfo.
+    pub tst_info: TstInfo,
+    /// The certificates carried in the SignedData (present when certReq was true).
+    pub certificates: Vec<Certificate>,
+    /// The SignerInfo's sid.
+    pub signer_id: SignerIdentifier,
+    /// The SignerInfo's digestAlgorithm.
+    pub digest_algorithm: spki::AlgorithmIdentifierOwned,
+    /// The SignerInfo's signatureAlgorithm.
+    pub signature_algorithm: spki::AlgorithmIdentifierOwned,
+}
+
+impl TokenParts {
+    /// The certificate among those carried that the sid names, if any.
+    pub fn signer_certificate(&self) -> Option<&Certificate> {
+        self.certificates
+            .iter()
+            .find(|c| sid_names(&self.signer_id, c))
+    }
+}
+
+/// Reads a DER TimeStampResp or a bare TimeStampToken (ContentInfo), telling which by its
+/// shape; checks structure only (no signature, no certificate).
+///
+/// ```
+/// # let read = |f: &str| std::fs::read(format!("{}/../testdata/{f}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+/// let contents = gica_pki::tsp::read_token(&read("ts/resp-p256.tsr"))?;
+/// assert!(contents.status.is_some());
+/// assert_eq!(contents.token.unwrap().tst_info.version, 1);
+/// # Ok::<(), gica_pki::tsp::VerifyError>(())
+/// ```
+pub fn read_token(der: &[u8]) -> Result<TokenContents, VerifyError> {
+    let (status, content_info) = match TimeStampResp::from_der(der) {
+        Ok(resp) => (Some(resp.status), resp.time_stamp_token),
+        Err(resp_err) => match ContentInfo::from_der(der) {
+            Ok(ci) => (None, Some(ci)),
+            Err(_) => return Err(malformed("TimeStampResp or TimeStampToken")(resp_err)),
+        },
+    };
+    let token = content_info
+        .map(|ci| {
+            ParsedToken::parse(&ci).map(|p| TokenParts {
+                tst_info: p.tst_info,
+                certificates: p.certificates,
+                signer_id: p.signer_info.sid,
+                digest_algorithm: p.signer_info.digest_alg,
+                signature_algorithm: p.signer_info.signature_algorithm,
+            })
+        })
+        .transpose()?;
+    Ok(TokenContents { status, token })
+}
+
+/// What [`check_reply`] could establish about a reply.
+#[derive(Clone, Debug)]
+pub struct CheckedReply {
+    /// The TSTInfo.
+    pub tst_info: TstInfo,
+    /// The TSA certificate, when the token carries it; its signature and ESS binding were
+    /// then checked (but not its path: that needs trust anchors, see [`TokenVerifier`]).
+    pub signer: Option<Certificate>,
+}
+
+/// Checks that a fresh TimeStampResp answers a request, without trust anchors: status
+/// granted, the token's structure, imprint, nonce and policy as [`Expectation`] says, and,
+/// when the token carries the TSA certificate, the CMS signature and its ESS binding.
+///
+/// This is what a client does before storing a token it will verify fully later; use
+/// [`TokenVerifier`] when anchors are at hand.
+pub fn check_reply(
+    response_der: &[u8],
+    expect: &Expectation,
+    policy: &AlgorithmPolicy,
+) -> Result<CheckedReply, VerifyError> {
+    let resp = TimeStampResp::from_der(response_der).map_err(malformed("TimeStampResp"))?;
+    let token = granted_token(resp)?;
+    let parsed = ParsedToken::parse(&token)?;
+    check_expectation(&parsed.tst_info, expect, policy)?;
+    let signer = parsed
+        .certificates
+        .iter()
+        .find(|c| sid_names(&parsed.signer_info.sid, c))
+        .cloned();
+    if let Some(signer) = &signer {
+        check_signer_info(&parsed.signer_info, &parsed.econtent, signer, policy)?;
+        check_ess(
+            parsed.signer_info.signed_attrs.as_ref(),
+            signer,
+            &parsed.certificates,
+        )?;
+    }
+    Ok(CheckedReply {
+        tst_info: parsed.tst_info,
+        signer,
+    })
+}
+
+fn granted_token(resp: TimeStampResp) -> Result<ContentInfo, VerifyError> {
+    match resp.status.status {
+        PkiStatus::Granted | PkiStatus::GrantedWithMods => {}
+        status => {
+            return Err(VerifyError::NotGranted {
+                status,
+                fail_info: resp.status.fail_info,
+                text: resp.status.status_string.unwrap_or_default().join("; "),
+            });
+        }
+    }
+    resp.time_stamp_token
+        .ok_or(VerifyError::Token("granted without a token"))
 }
 
 fn sid_names(sid: &SignerIdentifier, cert: &Certificate) -> bool {
