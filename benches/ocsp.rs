@@ -42,6 +42,7 @@
 //! cargo bench --bench ocsp -- --secs 5 --conns 16 --phases get,baseline
 //! cargo bench --bench ocsp -- --phases all          # and the experiments below
 //! cargo bench --bench ocsp -- --soak 150            # 150 s of `mixed`, connections retired every 20 s
+//! cargo bench --bench ocsp --features aws-lc -- --crypto aws-lc --phases nonce   # aws-lc-rs signs
 //! ```
 //!
 //! A soak (`--soak SECS`, `--max-connection-age SECS`, see `benches/load/mod.rs`) runs the
@@ -52,7 +53,9 @@
 //! Environment: GICA_LOAD_SECS, GICA_LOAD_CONNS, GICA_LOAD_SIGNING_THREADS,
 //! GICA_LOAD_SERVER_WORKERS (both default to the core count), GICA_LOAD_PHASES (a
 //! comma-separated list of get, baseline, nonce, mixed, get-lean, nonce-pool, nonce-queue,
-//! nonce-inline, or `default`, `experiments`, `all`). Command-line flags (`--secs`, `--conns`, `--phases`,
+//! nonce-inline, or `default`, `experiments`, `all`), GICA_LOAD_CRYPTO (`rustcrypto`, the default,
+//! or `aws-lc` with `--features aws-lc`: the raw rate, `Responder::sign` and the product server;
+//! the experiments stay RustCrypto). Command-line flags (`--secs`, `--conns`, `--phases`, `--crypto`,
 //! `--quick`) win over the environment; unknown arguments (cargo's `--bench`) are ignored.
 //!
 //! Experiments (opt-in, see `mod experiment`), to tell where the product's time goes:
@@ -189,21 +192,32 @@ impl PhaseKind {
 struct Opts {
     load: load::Opts,
     phases: Vec<PhaseKind>,
+    crypto: gica_serve::keys::CryptoBackend,
 }
 
 impl Opts {
     fn from_env_and_args() -> Self {
         let mut phases = None;
-        let load =
-            load::Opts::from_env_and_args(&mut [("GICA_LOAD_PHASES", "--phases", &mut |v| {
+        let mut crypto = gica_serve::keys::CryptoBackend::RustCrypto;
+        let load = load::Opts::from_env_and_args(&mut [
+            ("GICA_LOAD_PHASES", "--phases", &mut |v| {
                 phases = Some(PhaseKind::parse_list(v))
-            })]);
+            }),
+            ("GICA_LOAD_CRYPTO", "--crypto", &mut |v| {
+                crypto =
+                    gica_serve::keys::CryptoBackend::from_flag(v).unwrap_or_else(|e| panic!("{e}"));
+            }),
+        ]);
         let phases = match phases.filter(|p| !p.is_empty()) {
             Some(p) => p,
             None if load.soak => vec![PhaseKind::Mixed],
             None => PhaseKind::ALL.to_vec(),
         };
-        Opts { load, phases }
+        Opts {
+            load,
+            phases,
+            crypto,
+        }
     }
 }
 
@@ -669,16 +683,23 @@ fn main() {
     let leaf = load::cert1("tsa-p256.pem");
     let cert_id = CertId::for_certificate(&leaf, &issuer, DigestAlgorithm::Sha1).expect("CertID");
 
-    // 1) Microbenchmarks on this thread.
-    let raw = load::raw_sign_rate(&load::signer(CA_KEY), raw_secs, ticks);
+    // 1) Microbenchmarks on this thread, with the key signed with by `--crypto`.
+    let ca_signer = gica_serve::keys::load_signer(
+        &load::fixture_path(CA_KEY),
+        gica_pki::SignerOptions::default(),
+        opts.crypto,
+        1,
+    )
+    .expect("fixture key");
+    let raw = load::raw_sign_rate(ca_signer.as_ref(), raw_secs, ticks);
     eprintln!(
-        "raw ECDSA P-256 signing: {:.0}/s on one thread ({} in {:.1} s); {cores} cores",
-        raw.per_sec, raw.n, raw_secs
+        "raw ECDSA P-256 signing ({}): {:.0}/s on one thread ({} in {:.1} s); {cores} cores",
+        opts.crypto, raw.per_sec, raw.n, raw_secs
     );
     let responder = Responder::new(
         issuer.clone(),
         None,
-        Arc::new(load::signer(CA_KEY)),
+        ca_signer.clone(),
         ResponderConfig::default(),
     )
     .expect("responder");
@@ -753,6 +774,7 @@ fn main() {
         common: gica_serve::config::CommonArgs {
             signing_threads: opts.load.signing_threads,
             max_connection_age: opts.load.max_connection_age,
+            crypto: Some(opts.crypto.name().into()),
             ..Default::default()
         },
         ..Default::default()
@@ -960,9 +982,9 @@ fn main() {
     let find_phase = |k: PhaseKind| results.iter().find(|r| r.kind == k);
     println!();
     println!(
-        "== gica OCSP load: ECDSA P-256 (int-ca signs) | {} conns, HTTP/1.1 keep-alive, \
+        "== gica OCSP load: ECDSA P-256 (int-ca signs, {}) | {} conns, HTTP/1.1 keep-alive, \
          loopback | {cores} cores ==",
-        opts.load.conns
+        opts.crypto, opts.load.conns
     );
     println!(
         "server threads                  {server_workers} async workers, {signing_threads} \

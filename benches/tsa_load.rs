@@ -23,6 +23,7 @@
 //! GICA_LOAD_KEY=rsa cargo bench --bench tsa_load    # RSA-2048
 //! cargo bench --bench tsa_load -- --secs 5 --conns 16 --key rsa
 //! cargo bench --bench tsa_load -- --soak 150       # 150 s soak, connections retired every 20 s
+//! cargo bench --bench tsa_load --features aws-lc -- --crypto aws-lc   # signed by aws-lc-rs
 //! ```
 //!
 //! A soak (`--soak SECS`, `--max-connection-age SECS`, see `benches/load/mod.rs`) runs the
@@ -30,9 +31,10 @@
 //! request was answered: none lost as connections are retired.
 //!
 //! Environment: GICA_LOAD_SECS, GICA_LOAD_CONNS, GICA_LOAD_KEY (p256 | rsa),
+//! GICA_LOAD_CRYPTO (`rustcrypto`, the default, or `aws-lc` in a build with `--features aws-lc`),
 //! GICA_LOAD_SIGNING_THREADS, GICA_LOAD_SERVER_WORKERS (both default to the core count),
 //! GICA_LOAD_SERVER (`tsa`, the default, or an experiment below).
-//! Command-line flags (`--secs`, `--conns`, `--key`, `--server`, `--quick`) win over the
+//! Command-line flags (`--secs`, `--conns`, `--key`, `--crypto`, `--server`, `--quick`) win over the
 //! environment; unknown arguments (cargo's `--bench`) are ignored.
 //!
 //! Experiments (`--server inline|pool|blocking`), to tell the cost of the HTTP stack from the
@@ -49,7 +51,7 @@ use std::{sync::Arc, time::Duration};
 
 use der::{Decode, Encode};
 use gica_pki::{
-    DigestAlgorithm,
+    DigestAlgorithm, Signer,
     tsp::{
         Authority, AuthorityConfig, Expectation, PkiStatus, TimeStampReq, TimeStampReqBuilder,
         TimeStampResp, TokenVerifier,
@@ -131,19 +133,41 @@ struct Opts {
     load: load::Opts,
     key: KeyKind,
     server: ServerKind,
+    crypto: gica_serve::keys::CryptoBackend,
 }
 
 impl Opts {
     fn from_env_and_args() -> Self {
         let (mut key, mut server) = (KeyKind::P256, ServerKind::Tsa);
+        let mut crypto = gica_serve::keys::CryptoBackend::RustCrypto;
         let load = load::Opts::from_env_and_args(&mut [
             ("GICA_LOAD_KEY", "--key", &mut |v| key = KeyKind::parse(v)),
             ("GICA_LOAD_SERVER", "--server", &mut |v| {
                 server = ServerKind::parse(v);
             }),
+            ("GICA_LOAD_CRYPTO", "--crypto", &mut |v| {
+                crypto =
+                    gica_serve::keys::CryptoBackend::from_flag(v).unwrap_or_else(|e| panic!("{e}"));
+            }),
         ]);
-        Opts { load, key, server }
+        Opts {
+            load,
+            key,
+            server,
+            crypto,
+        }
     }
+}
+
+/// The fixture key, signed with by `crypto` (the servers' `--crypto`).
+fn tsa_signer(key_file: &str, crypto: gica_serve::keys::CryptoBackend) -> Arc<dyn Signer> {
+    gica_serve::keys::load_signer(
+        &load::fixture_path(key_file),
+        gica_pki::SignerOptions::default(),
+        crypto,
+        1,
+    )
+    .expect("fixture key")
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -310,12 +334,14 @@ fn main() {
     let key_file = format!("{}.key", opts.key.fixture());
 
     // a) raw signing rate on one thread.
-    let raw = load::raw_sign_rate(&load::signer(&key_file), opts.load.raw_secs, ticks);
+    let signer = tsa_signer(&key_file, opts.crypto);
+    let raw = load::raw_sign_rate(signer.as_ref(), opts.load.raw_secs, ticks);
     let raw_rate = raw.per_sec;
     let ideal = raw_rate * cores as f64;
     eprintln!(
-        "raw {} signing: {raw_rate:.0}/s on one thread ({} in {:.1} s); {cores} cores",
+        "raw {} signing ({}): {raw_rate:.0}/s on one thread ({} in {:.1} s); {cores} cores",
         opts.key.label(),
+        opts.crypto,
         raw.n,
         opts.load.raw_secs
     );
@@ -327,8 +353,7 @@ fn main() {
     let chain = load::certs("chain.pem");
     let mut config = AuthorityConfig::new(POLICY.parse().expect("policy OID"));
     config.chain = chain.clone();
-    let authority = Authority::new(tsa_cert.clone(), Arc::new(load::signer(&key_file)), config)
-        .expect("authority");
+    let authority = Authority::new(tsa_cert.clone(), signer, config).expect("authority");
     let server_rt = load::server_runtime(server_workers);
     let listener = server_rt
         .block_on(TcpListener::bind("127.0.0.1:0"))
@@ -440,8 +465,9 @@ fn main() {
 
     println!();
     println!(
-        "== gica TSA load: {} | {} | {} conns, HTTP/1.1 keep-alive, loopback ==",
+        "== gica TSA load: {} ({}) | {} | {} conns, HTTP/1.1 keep-alive, loopback ==",
         opts.key.label(),
+        opts.crypto,
         opts.server.label(),
         conns
     );

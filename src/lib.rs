@@ -2,3 +2,7 @@
 #![forbid(unsafe_code)]
 
 pub use gica_pki::*;
+
+/// The aws-lc-rs signing backend ([`aws_lc::AwsLcSigner`]), with the `aws-lc` feature.
+#[cfg(feature = "aws-lc")]
+pub use gica_aws_lc as aws_lc;

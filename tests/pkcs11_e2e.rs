@@ -272,6 +272,7 @@ fn ocsp_and_crls_with_a_token_key_survive_token_removal() {
         out: out.clone(),
         next_update: Some("48h".into()),
         crl_url: None,
+        crypto: None,
     };
     block_on(gica_ocsp_server::admin::crl(&args, &mut Vec::new())).expect("crl command");
     openssl_crl_verifies(&out);

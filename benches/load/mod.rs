@@ -245,6 +245,7 @@ pub fn cert1(name: &str) -> Certificate {
 }
 
 /// The software signer of a fixture key.
+#[allow(dead_code, reason = "used by ocsp only")]
 pub fn signer(name: &str) -> SoftwareSigner {
     SoftwareSigner::from_pem(&fixture(name), SignerOptions::default()).expect("fixture key")
 }
@@ -307,7 +308,7 @@ pub fn rate_of(secs: f64, ticks: f64, mut op: impl FnMut()) -> Rate {
 }
 
 /// Raw signatures of a 100-byte message per second on this thread, for about `secs`.
-pub fn raw_sign_rate(signer: &SoftwareSigner, secs: f64, ticks: f64) -> Rate {
+pub fn raw_sign_rate(signer: &dyn Signer, secs: f64, ticks: f64) -> Rate {
     let msg = [0x5au8; 100];
     rate_of(secs, ticks, || {
         std::hint::black_box(signer.sign(std::hint::black_box(&msg)).expect("signs"));

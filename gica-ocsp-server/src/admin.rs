@@ -12,7 +12,7 @@ use crate::{
     config::{
         ConfigError, CrlArgs, ImportArgs, RecordArgs, RevokeArgs, parse_duration, parse_rfc3339,
     },
-    issuer_id, load_cert, load_key,
+    issuer_id, load_cert, load_key_with,
     store::{AnyStore, ImportSummary, PublishedCrl, RevocationWriter, RevokeOutcome},
 };
 
@@ -157,7 +157,13 @@ pub async fn record(args: &RecordArgs, out: &mut impl Write) -> Result<Vec<Vec<u
 /// the store for the responders unless a higher-numbered one is published already.
 pub async fn crl(args: &CrlArgs, out: &mut impl Write) -> Result<CrlMade, AppError> {
     let issuer = load_cert(&args.issuer)?;
-    let key = load_key(&args.ca_key)?;
+    let backend = match args.crypto.as_deref() {
+        None => gica_serve::keys::CryptoBackend::default(),
+        Some(name) => {
+            gica_serve::keys::CryptoBackend::from_flag(name).map_err(ConfigError::from)?
+        }
+    };
+    let key = load_key_with(&args.ca_key, backend, crate::default_sessions())?;
     let next = parse_duration(args.next_update.as_deref().unwrap_or("24h"))?;
     let idp = args
         .crl_url

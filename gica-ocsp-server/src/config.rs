@@ -169,6 +169,10 @@ pub struct CrlArgs {
     /// URL the CRL is published at, written as its issuingDistributionPoint.
     #[arg(long, value_name = "URL")]
     pub crl_url: Option<String>,
+    /// What signs with the CA key: `rustcrypto` or `aws-lc` (builds with the `aws-lc`
+    /// feature), as `serve --crypto` [default: rustcrypto].
+    #[arg(long, value_name = "BACKEND")]
+    pub crypto: Option<String>,
 }
 
 /// One issuer in the TOML file.
@@ -235,6 +239,8 @@ pub struct ServeSettings {
     pub signing_threads: usize,
     /// JSON logs.
     pub json_logs: bool,
+    /// What signs with the keys (`--crypto`).
+    pub crypto: gica_serve::keys::CryptoBackend,
 }
 
 /// A configuration mistake.
@@ -394,6 +400,7 @@ impl ServeSettings {
             limits: common.limits,
             signing_threads: common.signing_threads,
             json_logs: common.json_logs,
+            crypto: common.crypto,
         })
     }
 }
@@ -422,6 +429,25 @@ mod tests {
             ca_key: Some("ca.key".into()),
             max_nonce_len,
             ..ServeArgs::default()
+        }
+    }
+
+    #[test]
+    fn crypto_is_a_shared_flag() {
+        use gica_serve::keys::CryptoBackend;
+        let s = ServeSettings::resolve(&args(None)).expect("defaults");
+        assert_eq!(s.crypto, CryptoBackend::RustCrypto);
+        let mut a = args(None);
+        a.common.crypto = Some("aws-lc".into());
+        match ServeSettings::resolve(&a) {
+            Ok(s) if cfg!(feature = "aws-lc") => assert_eq!(s.crypto, CryptoBackend::AwsLc),
+            Err(e) if !cfg!(feature = "aws-lc") => {
+                assert!(e.0.contains("--features aws-lc"), "{e}")
+            }
+            other => panic!(
+                "aws-lc with feature {}: {other:?}",
+                cfg!(feature = "aws-lc")
+            ),
         }
     }
 

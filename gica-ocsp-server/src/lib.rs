@@ -33,7 +33,7 @@ use gica_pki::{
     ocsp::{NotIssuedPolicy, Responder, ResponderConfig, ResponderIdKind},
     x509_cert::Certificate,
 };
-use gica_serve::keys;
+use gica_serve::keys::{self, CryptoBackend};
 use tokio::net::TcpListener;
 
 pub use server::{IssuerState, OcspServer, ServeOptions, ServedCrl, issuer_id};
@@ -89,15 +89,30 @@ pub fn load_cert(path: &Path) -> Result<Certificate, AppError> {
     Ok(keys::load_cert(path)?)
 }
 
-/// A signing key: a PEM file, or a `pkcs11:` URI naming a key on a token.
+/// A signing key: a PEM file (signed with by RustCrypto), or a `pkcs11:` URI naming a key on
+/// a token.
 pub fn load_key(path: &Path) -> Result<Arc<dyn Signer>, AppError> {
-    let sessions = std::thread::available_parallelism().map_or(2, usize::from);
-    load_key_with_sessions(path, sessions)
+    load_key_with(path, CryptoBackend::RustCrypto, default_sessions())
 }
 
-/// [`load_key`] with `sessions` PKCS#11 sessions pooled (the server's signing threads).
-pub fn load_key_with_sessions(path: &Path, sessions: usize) -> Result<Arc<dyn Signer>, AppError> {
-    Ok(keys::load_signer(path, SignerOptions::default(), sessions)?)
+/// [`load_key`] signed with by `backend` (`--crypto`), with `sessions` PKCS#11 sessions
+/// pooled (the server's signing threads) for a token key.
+pub fn load_key_with(
+    path: &Path,
+    backend: CryptoBackend,
+    sessions: usize,
+) -> Result<Arc<dyn Signer>, AppError> {
+    Ok(keys::load_signer(
+        path,
+        SignerOptions::default(),
+        backend,
+        sessions,
+    )?)
+}
+
+/// PKCS#11 sessions for a command that signs without a signing pool: one per core.
+pub fn default_sessions() -> usize {
+    std::thread::available_parallelism().map_or(2, usize::from)
 }
 
 struct CrlJob {
@@ -131,7 +146,7 @@ impl Service {
         let mut crl_jobs = Vec::new();
         for (idx, ic) in settings.issuers.iter().enumerate() {
             let cert = load_cert(&ic.cert)?;
-            let key = |p: &Path| load_key_with_sessions(p, settings.signing_threads);
+            let key = |p: &Path| load_key_with(p, settings.crypto, settings.signing_threads);
             let ca_key = ic.ca_key.as_deref().map(key).transpose()?;
             let (delegate, signer) = match (&ic.responder_cert, &ic.responder_key) {
                 (Some(c), Some(k)) => (Some(load_cert(c)?), key(k)?),

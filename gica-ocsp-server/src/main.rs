@@ -47,6 +47,7 @@ async fn run(cli: Cli) -> Result<(), AppError> {
             let settings = ServeSettings::resolve(&args)?;
             gica_serve::init_tracing(settings.json_logs);
             let listen = settings.listen;
+            let crypto = settings.crypto;
             let service = Service::start(settings).await?;
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
@@ -57,7 +58,7 @@ async fn run(cli: Cli) -> Result<(), AppError> {
             let addr = listener.local_addr().unwrap_or(listen);
             let shutdown = gica_serve::shutdown_signal();
             println!("listening on http://{addr}/ocsp");
-            tracing::info!(%addr, "gica-ocsp-server started");
+            tracing::info!(%addr, %crypto, "gica-ocsp-server started");
             service
                 .serve(listener, shutdown)
                 .await

@@ -1314,3 +1314,137 @@ fn serve_refuses_an_expired_delegated_responder() {
     );
     assert!(err.contains("expired"), "{err}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// 8. `--crypto`: the signing backend (the aws-lc half runs with `--features aws-lc`)
+
+/// `serve --demo --crypto BACKEND`: OCSP answers and the CRL verify with openssl, and
+/// /metrics names the backend for the issuer's responder.
+fn demo_signs_with(backend: &str) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let demo = dir.path().join("demo");
+    let server = Server::start(
+        &[
+            "--demo",
+            "--listen",
+            "127.0.0.1:0",
+            "--demo-dir",
+            &s(&demo),
+            "--crypto",
+            backend,
+            "--log-format",
+            "json",
+        ],
+        dir.path().join("serve.log"),
+    );
+    let ca = s(&demo.join("ca.pem"));
+    let good = s(&demo.join("good.pem"));
+    let root = s(&demo.join("root.pem"));
+    let answers = ocsp(&ca, &[&good], &server.url(), &["-CAfile", &root]);
+    assert_eq!(answers["good.pem"].status, "good", "{answers:?}");
+    let (code, _, body) = http_get(server.addr, "/crl/ca.crl");
+    assert_eq!(code, 200);
+    let crl = s(&dir.path().join("demo.crl"));
+    std::fs::write(&crl, body).expect("write crl");
+    crl_verifies(&crl, &ca);
+    let (code, _, metrics) = http_get(server.addr, "/metrics");
+    assert_eq!(code, 200);
+    let metrics = String::from_utf8(metrics).expect("utf-8");
+    let info = format!(
+        r#"gica_ocsp_signer_info{{issuer="ca",backend="{backend}",algorithm="ecdsa-p256-sha256"}} 1"#
+    );
+    assert!(metrics.contains(&info), "{info} not in:\n{metrics}");
+    let log = server.log();
+    assert!(
+        log.lines().any(|l| l.contains("gica-ocsp-server started")
+            && l.contains(&format!(r#""crypto":"{backend}""#))),
+        "{log}"
+    );
+    // Both keys (the CA's for CRLs, the delegate's for OCSP) came through the backend.
+    let loaded = log
+        .lines()
+        .filter(|l| {
+            l.contains("signing key loaded") && l.contains(&format!(r#""backend":"{backend}""#))
+        })
+        .count();
+    assert_eq!(loaded, 2, "{log}");
+    server.sigterm_and_wait();
+}
+
+/// `crl --crypto BACKEND` writes a CRL openssl verifies.
+fn crl_signs_with(backend: &str) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = sqlite(&dir, "ocsp.db");
+    let issuer = pki("int-ca.pem");
+    let out = s(&dir.path().join("backend.crl"));
+    let (stdout, _) = ok(&[
+        "crl",
+        "--db",
+        &db,
+        "--issuer",
+        &issuer,
+        "--ca-key",
+        &pki("int-ca.key"),
+        "--out",
+        &out,
+        "--crypto",
+        backend,
+    ]);
+    assert!(stdout.starts_with(&format!("wrote {out}")), "{stdout}");
+    crl_verifies(&out, &issuer);
+}
+
+#[test]
+fn rustcrypto_can_be_named() {
+    demo_signs_with("rustcrypto");
+    crl_signs_with("rustcrypto");
+}
+
+#[cfg(feature = "aws-lc")]
+#[test]
+fn aws_lc_signs_responses_and_crls_openssl_verifies() {
+    demo_signs_with("aws-lc");
+    crl_signs_with("aws-lc");
+}
+
+#[cfg(not(feature = "aws-lc"))]
+#[test]
+fn aws_lc_in_a_build_without_it_is_a_startup_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = sqlite(&dir, "ocsp.db");
+    let serve = refused(&[
+        "serve",
+        "--db",
+        &db,
+        "--issuer",
+        &pki("int-ca.pem"),
+        "--ca-key",
+        &pki("int-ca.key"),
+        "--listen",
+        "127.0.0.1:0",
+        "--crypto",
+        "aws-lc",
+    ]);
+    let crl = refused(&[
+        "crl",
+        "--db",
+        &db,
+        "--issuer",
+        &pki("int-ca.pem"),
+        "--ca-key",
+        &pki("int-ca.key"),
+        "--out",
+        &s(&dir.path().join("x.crl")),
+        "--crypto",
+        "aws-lc",
+    ]);
+    for err in [serve, crl] {
+        assert!(
+            err.contains("aws-lc is not in this build")
+                && err.contains("--features aws-lc")
+                && !err.contains("panicked"),
+            "{err}"
+        );
+    }
+    assert!(!dir.path().join("x.crl").exists());
+}

@@ -550,6 +550,15 @@ impl Signer for Pkcs11Signer {
         &self.algorithm
     }
 
+    fn backend(&self) -> &'static str {
+        "pkcs11"
+    }
+
+    /// A token can stall (a network HSM, a re-initialisation): never on async workers.
+    fn may_block(&self) -> bool {
+        true
+    }
+
     fn digest_algorithm(&self) -> DigestAlgorithm {
         self.digest
     }

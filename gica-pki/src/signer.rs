@@ -37,6 +37,17 @@ pub trait Signer: Send + Sync + std::fmt::Debug {
     fn public_key(&self) -> &SubjectPublicKeyInfoOwned;
     /// Signs `message` (hashing it first).
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>>;
+    /// A short name of the implementation, for logs and metrics (`rustcrypto` for
+    /// [`SoftwareSigner`]); signers that do not say are `custom`.
+    fn backend(&self) -> &'static str {
+        "custom"
+    }
+    /// Whether a signature may wait on something outside the process (a hardware token, a
+    /// network HSM): servers then never sign on their async workers, however fast the
+    /// signer measured at start. Default `false`.
+    fn may_block(&self) -> bool {
+        false
+    }
 }
 
 /// How to use a private key for signing; the key type picks the rest.
@@ -430,6 +441,10 @@ impl Signer for SoftwareSigner {
 
     fn public_key(&self) -> &SubjectPublicKeyInfoOwned {
         &self.public_key
+    }
+
+    fn backend(&self) -> &'static str {
+        "rustcrypto"
     }
 
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>> {

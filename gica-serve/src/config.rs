@@ -1,6 +1,6 @@
 //! What every gica server is configured with: the flags they share (`--max-body`,
-//! `--client-timeout`, `--max-connection-age`, `--signing-threads`, `--log-format`), and reading a `--config` TOML
-//! file whose keys are the flags' names.
+//! `--client-timeout`, `--max-connection-age`, `--signing-threads`, `--log-format`,
+//! `--crypto`), and reading a `--config` TOML file whose keys are the flags' names.
 //!
 //! A server flattens [`CommonArgs`] into its clap parser and reads its file with
 //! [`read_config`], which splits the shared keys off before the server's own (strict)
@@ -31,7 +31,7 @@ use std::{
 
 use serde::{Deserialize, de::DeserializeOwned};
 
-use crate::Limits;
+use crate::{Limits, keys::CryptoBackend};
 
 /// The flags every gica server takes; each is also a key of its `--config` file.
 #[derive(clap::Args, Deserialize, Debug, Default, Clone, PartialEq, Eq)]
@@ -53,6 +53,10 @@ pub struct CommonArgs {
     /// Log format: `text` or `json` [default: text].
     #[arg(long, value_name = "FORMAT")]
     pub log_format: Option<String>,
+    /// What signs with the keys: `rustcrypto` (pure Rust) or `aws-lc` (AWS-LC, in builds
+    /// with the `aws-lc` feature) [default: rustcrypto].
+    #[arg(long, value_name = "BACKEND")]
+    pub crypto: Option<String>,
 }
 
 /// [`CommonArgs`] resolved: flags over the file over defaults.
@@ -65,6 +69,8 @@ pub struct CommonSettings {
     pub signing_threads: usize,
     /// One JSON object a log line.
     pub json_logs: bool,
+    /// What signs with the keys the server loads.
+    pub crypto: CryptoBackend,
 }
 
 /// A configuration mistake, said plainly.
@@ -99,12 +105,13 @@ impl ConfigError {
 }
 
 impl CommonArgs {
-    const KEYS: [&'static str; 5] = [
+    const KEYS: [&'static str; 6] = [
         "max-body",
         "client-timeout",
         "max-connection-age",
         "signing-threads",
         "log-format",
+        "crypto",
     ];
 
     /// `self` (the flags) over `file` over the defaults.
@@ -142,6 +149,10 @@ impl CommonArgs {
             Some(n) => n,
             None => std::thread::available_parallelism().map_or(2, usize::from),
         };
+        let crypto = match self.crypto.as_deref().or(file.crypto.as_deref()) {
+            None => CryptoBackend::default(),
+            Some(name) => CryptoBackend::from_flag(name)?,
+        };
         Ok(CommonSettings {
             limits: Limits {
                 max_body,
@@ -152,6 +163,7 @@ impl CommonArgs {
             },
             signing_threads,
             json_logs,
+            crypto,
         })
     }
 }
@@ -214,6 +226,7 @@ mod tests {
             max_connection_age: Some(20),
             signing_threads: Some(3),
             log_format: Some("text".into()),
+            crypto: Some("rustcrypto".into()),
         };
         let s = flags.resolve(&file).expect("valid");
         assert_eq!(s.limits.max_body, 100);
@@ -221,10 +234,12 @@ mod tests {
         assert_eq!(s.signing_threads, 3);
         assert_eq!(s.limits.max_connection_age, Duration::from_secs(20));
         assert!(!s.json_logs);
+        assert_eq!(s.crypto, CryptoBackend::RustCrypto);
         let defaults = CommonArgs::default()
             .resolve(&CommonArgs::default())
             .expect("defaults");
         assert_eq!(defaults.limits.max_connection_age, Duration::from_secs(300));
+        assert_eq!(defaults.crypto, CryptoBackend::RustCrypto);
         for (bad, key) in [
             (
                 CommonArgs {
@@ -261,6 +276,13 @@ mod tests {
                 },
                 "log-format",
             ),
+            (
+                CommonArgs {
+                    crypto: Some("openssl".into()),
+                    ..CommonArgs::default()
+                },
+                "crypto",
+            ),
         ] {
             let err = bad.resolve(&CommonArgs::default()).expect_err(key);
             assert!(err.to_string().starts_with(key), "{err}");
@@ -289,5 +311,32 @@ mod tests {
             "{typo}"
         );
         assert!(parse_config::<Own>("max-body = \"big\"").is_err());
+    }
+
+    /// `--crypto aws-lc` in a build without the feature: a startup error naming the flag and
+    /// the feature, never a panic; in a build with it, the backend.
+    #[test]
+    fn crypto_aws_lc_needs_the_feature() {
+        let flags = CommonArgs {
+            crypto: Some("aws-lc".into()),
+            ..CommonArgs::default()
+        };
+        let from_file = CommonArgs::default().resolve(&flags);
+        for resolved in [flags.resolve(&CommonArgs::default()), from_file] {
+            if cfg!(feature = "aws-lc") {
+                assert_eq!(resolved.expect("aws-lc").crypto, CryptoBackend::AwsLc);
+            } else {
+                let err = resolved.expect_err("no aws-lc in this build").to_string();
+                assert!(
+                    err.starts_with("crypto:") && err.contains("--features aws-lc"),
+                    "{err}"
+                );
+            }
+        }
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Nothing {}
+        let (common, Nothing {}) = parse_config("crypto = \"aws-lc\"").expect("a shared key");
+        assert_eq!(common.crypto.as_deref(), Some("aws-lc"));
     }
 }

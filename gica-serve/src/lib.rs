@@ -167,6 +167,39 @@ pub fn metrics_response(registry: &prometheus_client::registry::Registry) -> Htt
     }
 }
 
+/// Registers `signer_info` in `registry`: a gauge at 1 for each signer, labelled with
+/// `labels` (e.g. the issuer it signs for) and the signer's `backend` and `algorithm`
+/// ([`keys::algorithm_label`]), so `/metrics` says what signs.
+///
+/// ```
+/// use gica_pki::SoftwareSigner;
+/// let mut registry = prometheus_client::registry::Registry::with_prefix("gica_tsa");
+/// let key = SoftwareSigner::generate_p256().unwrap();
+/// gica_serve::register_signer_info(&mut registry, [(vec![], &key as &dyn gica_pki::Signer)]);
+/// let mut text = String::new();
+/// prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();
+/// assert!(text.contains(r#"gica_tsa_signer_info{backend="rustcrypto",algorithm="ecdsa-p256-sha256"} 1"#), "{text}");
+/// ```
+pub fn register_signer_info<'a>(
+    registry: &mut prometheus_client::registry::Registry,
+    signers: impl IntoIterator<Item = (Vec<(String, String)>, &'a dyn gica_pki::Signer)>,
+) {
+    let info = prometheus_client::metrics::family::Family::<
+        Vec<(String, String)>,
+        prometheus_client::metrics::gauge::Gauge,
+    >::default();
+    for (mut labels, signer) in signers {
+        labels.push(("backend".into(), signer.backend().into()));
+        labels.push(("algorithm".into(), keys::algorithm_label(signer)));
+        info.get_or_create(&labels).set(1);
+    }
+    registry.register(
+        "signer_info",
+        "What signs: the signing backend (--crypto) and the key's algorithm",
+        info,
+    );
+}
+
 /// A future that resolves when the process gets SIGTERM or SIGINT (Ctrl-C).
 ///
 /// The handlers are installed when this is called, not when the future is first polled: call

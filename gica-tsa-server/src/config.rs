@@ -136,6 +136,8 @@ pub struct Settings {
     pub signing_threads: usize,
     /// JSON logs.
     pub json_logs: bool,
+    /// What signs with the key (`--crypto`).
+    pub crypto: gica_serve::keys::CryptoBackend,
     /// Demo mode.
     pub demo: bool,
     /// Demo directory.
@@ -243,6 +245,7 @@ impl Settings {
             limits: common.limits,
             signing_threads: common.signing_threads,
             json_logs: common.json_logs,
+            crypto: common.crypto,
             demo,
             demo_dir: args.demo_dir.or(file.demo_dir),
         })
@@ -299,6 +302,19 @@ mod tests {
         assert!(e.to_string().contains("--cert"), "{e}");
         let s = Settings::resolve(args(&["--demo"])).expect("demo needs nothing");
         assert_eq!(s.listen.port(), 3180);
+        assert_eq!(s.crypto, gica_serve::keys::CryptoBackend::RustCrypto);
+        let e = Settings::resolve(args(&["--demo", "--crypto", "ring"])).expect_err("ring");
+        assert!(e.to_string().starts_with("crypto:"), "{e}");
+        let aws = Settings::resolve(args(&["--demo", "--crypto", "aws-lc"]));
+        if cfg!(feature = "aws-lc") {
+            assert_eq!(
+                aws.expect("aws-lc").crypto,
+                gica_serve::keys::CryptoBackend::AwsLc
+            );
+        } else {
+            let e = aws.expect_err("not in this build").to_string();
+            assert!(e.contains("--features aws-lc"), "{e}");
+        }
     }
 
     #[test]

@@ -115,7 +115,8 @@ impl TsaServer {
             digest: settings.signing_digest,
             rsa_pss: settings.rsa_pss,
         };
-        let signer = keys::load_signer(key_path, options, settings.signing_threads)?;
+        let signer =
+            keys::load_signer(key_path, options, settings.crypto, settings.signing_threads)?;
         let chain_text = match &settings.chain {
             Some(p) => keys::read_text(p)?,
             None => String::new(),
@@ -179,11 +180,16 @@ impl TsaServer {
             })?;
             chain_pem.push_str(&block);
         }
-        let metrics = Metrics::new(authority.certificate());
-        let signing = gica_serve::SigningPool::new(signing_threads, SIGNING_QUEUE_WAIT)
-            .inline_if_fast(|| {
+        let mut metrics = Metrics::new(authority.certificate());
+        metrics.signer(authority.signer().as_ref());
+        let pool = gica_serve::SigningPool::new(signing_threads, SIGNING_QUEUE_WAIT);
+        let signing = if authority.signer().may_block() {
+            pool
+        } else {
+            pool.inline_if_fast(|| {
                 let _ = authority.signer().sign(SPEED_PROBE);
-            });
+            })
+        };
         Ok(Self {
             authority,
             chain_pem: Bytes::from(chain_pem),

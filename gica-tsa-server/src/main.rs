@@ -51,7 +51,12 @@ async fn main() -> ExitCode {
     let addr = listener.local_addr().map_or(settings.listen, |a| a);
     let shutdown = gica_serve::shutdown_signal();
     println!("listening on http://{addr}/tsa");
-    tracing::info!(%addr, policy = %settings.policy, "gica-tsa-server started");
+    tracing::info!(
+        %addr,
+        policy = %settings.policy,
+        crypto = %settings.crypto,
+        "gica-tsa-server started"
+    );
     match server.serve(listener, shutdown).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -67,6 +67,11 @@ impl Metrics {
         }
     }
 
+    /// Registers `gica_tsa_signer_info{backend, algorithm} 1` for the TSA's signer.
+    pub fn signer(&mut self, signer: &dyn gica_pki::Signer) {
+        gica_serve::register_signer_info(&mut self.registry, [(Vec::new(), signer)]);
+    }
+
     /// Counts a signing outcome.
     pub fn outcome(&self, outcome: &Result<(Int, GenTime), Rejection>, elapsed: Option<Duration>) {
         match outcome {
