@@ -1,25 +1,15 @@
 //! The real `gica-tsa-server` binary: demo mode, startup refusals, SIGTERM.
 
+mod support;
+
 use std::{
-    io::{BufRead, BufReader, Read, Write},
-    net::{SocketAddr, TcpStream},
+    io::{BufRead, BufReader, Read},
+    net::SocketAddr,
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
-    time::Duration,
 };
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_gica-tsa-server"))
-}
-
-fn fixture(rel: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../testdata")
-        .join(rel)
-        .to_str()
-        .expect("utf-8")
-        .to_string()
-}
+use support::{bin, fixture, openssl, post_query};
 
 /// Starts the binary and reads stdout until it says where it listens (no sleeps).
 fn start(args: &[&str]) -> (Child, SocketAddr, Vec<String>) {
@@ -45,45 +35,6 @@ fn start(args: &[&str]) -> (Child, SocketAddr, Vec<String>) {
     }
     let _ = child.wait();
     panic!("server exited before listening: {lines:?} {err}");
-}
-
-fn post_query(addr: SocketAddr, der: &[u8]) -> Vec<u8> {
-    let mut s = TcpStream::connect(addr).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(30)))
-        .expect("timeout");
-    let head = format!(
-        "POST /tsa HTTP/1.1\r\nHost: x\r\nContent-Type: application/timestamp-query\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        der.len()
-    );
-    s.write_all(head.as_bytes()).expect("write");
-    s.write_all(der).expect("write");
-    let mut buf = Vec::new();
-    s.read_to_end(&mut buf).expect("read");
-    assert!(
-        buf.starts_with(b"HTTP/1.1 200"),
-        "{}",
-        String::from_utf8_lossy(&buf)
-    );
-    let end = buf
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("headers")
-        + 4;
-    buf[end..].to_vec()
-}
-
-fn openssl(args: &[&str]) -> String {
-    let out = Command::new("openssl")
-        .args(args)
-        .output()
-        .expect("openssl");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "openssl {args:?}: {text}");
-    text
 }
 
 fn sigterm(child: &Child) {

@@ -3,26 +3,16 @@
 //! lacks is a startup error. The aws-lc half runs with `--features aws-lc`:
 //! `cargo test -p gica-tsa-server --features aws-lc --test crypto`.
 
+mod support;
+
 use std::{
-    io::{BufRead, BufReader, Read, Write},
-    net::{SocketAddr, TcpStream},
+    io::{BufRead, BufReader, Read},
+    net::SocketAddr,
     path::Path,
     process::{Child, ChildStderr, Command, Stdio},
-    time::Duration,
 };
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_gica-tsa-server"))
-}
-
-fn fixture(rel: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../testdata")
-        .join(rel)
-        .to_str()
-        .expect("utf-8")
-        .to_string()
-}
+use support::{bin, exchange, fixture, openssl};
 
 fn s(p: &Path) -> &str {
     p.to_str().expect("utf-8")
@@ -51,42 +41,6 @@ fn start(args: &[&str]) -> (Child, SocketAddr, ChildStderr) {
     let _ = stderr.read_to_string(&mut err);
     let _ = child.wait();
     panic!("server exited before listening: {lines:?} {err}");
-}
-
-/// One HTTP/1.1 exchange; the status line must be 200. Returns the body.
-fn exchange(addr: SocketAddr, head: &str, body: &[u8]) -> Vec<u8> {
-    let mut s = TcpStream::connect(addr).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(30)))
-        .expect("timeout");
-    s.write_all(head.as_bytes()).expect("write");
-    s.write_all(body).expect("write");
-    let mut buf = Vec::new();
-    s.read_to_end(&mut buf).expect("read");
-    assert!(
-        buf.starts_with(b"HTTP/1.1 200"),
-        "{}",
-        String::from_utf8_lossy(&buf)
-    );
-    let end = buf
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("headers")
-        + 4;
-    buf[end..].to_vec()
-}
-
-fn openssl(args: &[&str]) -> String {
-    let out = Command::new("openssl")
-        .args(args)
-        .output()
-        .expect("openssl");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "openssl {args:?}: {text}");
-    text
 }
 
 fn sigterm_and_wait(mut child: Child) {
