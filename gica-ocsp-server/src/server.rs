@@ -300,17 +300,11 @@ fn ocsp_status(status: OcspResponseStatus) -> HttpResponse {
 impl<S: StatusSource + 'static> OcspServer<S> {
     /// A responder for `issuers`, reading statuses from `store`.
     pub fn new(issuers: Vec<IssuerState>, store: S, options: ServeOptions) -> Self {
-        let pool = SigningPool::new(options.signing_threads, Duration::from_secs(5));
-        let signing = if issuers.iter().any(|i| i.responder.signer().may_block()) {
-            pool
-        } else {
-            pool.inline_if_fast(|| {
-                // A job signs for one issuer; the slowest key decides.
-                for issuer in &issuers {
-                    let _ = issuer.responder.signer().sign(b"gica signing-speed probe");
-                }
-            })
-        };
+        let signing = SigningPool::new(options.signing_threads, Duration::from_secs(5))
+            .inline_if_fast_signers(
+                issuers.iter().map(|i| i.responder.signer().as_ref()),
+                b"gica signing-speed probe",
+            );
         let mut metrics = Metrics::new();
         gica_serve::register_signer_info(
             &mut metrics.registry,

@@ -461,6 +461,27 @@ impl SigningPool {
         self
     }
 
+    /// [`inline_if_fast`](Self::inline_if_fast) for the keys the pool will serve: one job
+    /// signs `probe` once with each (the slowest key decides). A signer that
+    /// [may block](gica_pki::Signer::may_block) (a hardware token) keeps every job on the
+    /// signing threads, however fast it measured.
+    #[must_use]
+    pub fn inline_if_fast_signers<'a>(
+        self,
+        signers: impl IntoIterator<Item = &'a dyn gica_pki::Signer> + Clone,
+        probe: &[u8],
+    ) -> Self {
+        if signers.clone().into_iter().any(|s| s.may_block()) {
+            tracing::info!("a signing key may block: signing stays on the signing threads");
+            return self;
+        }
+        self.inline_if_fast(|| {
+            for signer in signers.clone() {
+                let _ = signer.sign(probe);
+            }
+        })
+    }
+
     /// Whether jobs run in place (see [`inline_if_fast`](Self::inline_if_fast)).
     pub fn runs_inline(&self) -> bool {
         self.inline
@@ -522,6 +543,30 @@ mod tests {
             .await
             .expect("ran");
         assert!(fast.runs_inline());
+        // A signer that may block stays on the threads, however fast it signs.
+        #[derive(Debug)]
+        struct Token(gica_pki::SoftwareSigner);
+        impl gica_pki::Signer for Token {
+            fn signature_algorithm(&self) -> &gica_pki::spki::AlgorithmIdentifierOwned {
+                self.0.signature_algorithm()
+            }
+            fn digest_algorithm(&self) -> gica_pki::DigestAlgorithm {
+                self.0.digest_algorithm()
+            }
+            fn public_key(&self) -> &gica_pki::spki::SubjectPublicKeyInfoOwned {
+                self.0.public_key()
+            }
+            fn sign(&self, message: &[u8]) -> gica_pki::Result<Vec<u8>> {
+                self.0.sign(message)
+            }
+            fn may_block(&self) -> bool {
+                true
+            }
+        }
+        let token = Token(gica_pki::SoftwareSigner::generate_p256().expect("key"));
+        let kept = SigningPool::new(1, Duration::from_secs(5))
+            .inline_if_fast_signers([&token as &dyn gica_pki::Signer], b"probe");
+        assert!(!kept.runs_inline());
         // A panicking job is Busy, in place and on a thread; the thread survives it.
         assert!(fast.run(|| panic!("boom")).await.is_err());
         assert!(slow.run(|| panic!("boom")).await.is_err());

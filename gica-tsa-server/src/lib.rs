@@ -38,7 +38,7 @@ pub const REPLY_TYPE: &str = "application/timestamp-reply";
 
 /// How long a request may wait for a signing thread before the TSA says it is busy.
 const SIGNING_QUEUE_WAIT: Duration = Duration::from_secs(5);
-/// What the signing-speed probe at start signs (see `SigningPool::inline_if_fast`).
+/// What the signing-speed probe at start signs (see `SigningPool::inline_if_fast_signers`).
 const SPEED_PROBE: &[u8] = b"gica signing-speed probe";
 
 pub use gica_serve::keys::{Clock, SystemClock};
@@ -182,14 +182,8 @@ impl TsaServer {
         }
         let mut metrics = Metrics::new(authority.certificate());
         metrics.signer(authority.signer().as_ref());
-        let pool = gica_serve::SigningPool::new(signing_threads, SIGNING_QUEUE_WAIT);
-        let signing = if authority.signer().may_block() {
-            pool
-        } else {
-            pool.inline_if_fast(|| {
-                let _ = authority.signer().sign(SPEED_PROBE);
-            })
-        };
+        let signing = gica_serve::SigningPool::new(signing_threads, SIGNING_QUEUE_WAIT)
+            .inline_if_fast_signers([authority.signer().as_ref()], SPEED_PROBE);
         Ok(Self {
             authority,
             chain_pem: Bytes::from(chain_pem),
