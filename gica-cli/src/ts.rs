@@ -10,8 +10,8 @@ use gica_pki::{
     cert::PathError,
     der::Encode,
     tsp::{
-        Expectation, TimeStampReqBuilder, TokenContents, TokenParts, TokenVerifier, TstInfo,
-        ValidationTime, VerifyError, check_reply, read_token,
+        Expectation, TimeStampReqBuilder, TokenVerifier, TstInfo, ValidationTime, VerifyError,
+        check_reply, read_token,
     },
 };
 use serde_json::json;
@@ -125,7 +125,9 @@ pub fn verify(args: &TsVerify, http: &Http, now: SystemTime) -> Result<Report, C
         input::der_blocks(&token_bytes, &["PKCS7", "TIMESTAMP RESPONSE"], &token_name)?.remove(0);
     let contents = read_token(&der).map_err(|e| failed(&token_name, e, None))?;
     let is_response = contents.status.is_some();
-    let parts = granted_parts(contents, &token_name)?;
+    let parts = contents
+        .granted()
+        .map_err(|e| failed(&token_name, e, None))?;
     let imprint = &parts.tst_info.message_imprint;
     let digest =
         DigestAlgorithm::from_algorithm_identifier(&imprint.hash_algorithm).ok_or_else(|| {
@@ -278,30 +280,6 @@ pub fn show(path: &Path) -> Result<Report, CliError> {
         r.note("shown, not verified: use `gica ts verify` to check it");
     }
     Ok(r)
-}
-
-/// The token of a granted response, or the failure that says what the TSA refused.
-fn granted_parts(contents: TokenContents, name: &str) -> Result<TokenParts, CliError> {
-    if let Some(status) = &contents.status {
-        use gica_pki::tsp::PkiStatus;
-        if !matches!(
-            status.status,
-            PkiStatus::Granted | PkiStatus::GrantedWithMods
-        ) {
-            return Err(failed(
-                name,
-                VerifyError::NotGranted {
-                    status: status.status,
-                    fail_info: status.fail_info,
-                    text: status.status_string.clone().unwrap_or_default().join("; "),
-                },
-                None,
-            ));
-        }
-    }
-    contents
-        .token
-        .ok_or_else(|| CliError::failed(format!("{name}: granted without a token")))
 }
 
 fn tst_fields(r: &mut Report, tst: &TstInfo) {

@@ -432,6 +432,19 @@ pub struct TokenParts {
     pub signature_algorithm: spki::AlgorithmIdentifierOwned,
 }
 
+impl TokenContents {
+    /// The token, when there is one and the status (if the input was a whole response) is
+    /// granted or grantedWithMods; else [`VerifyError::NotGranted`] or
+    /// [`VerifyError::Token`].
+    pub fn granted(self) -> Result<TokenParts, VerifyError> {
+        if let Some(status) = &self.status {
+            check_granted(status)?;
+        }
+        self.token
+            .ok_or(VerifyError::Token("granted without a token"))
+    }
+}
+
 impl TokenParts {
     /// The certificate among those carried that the sid names, if any.
     pub fn signer_certificate(&self) -> Option<&Certificate> {
@@ -518,18 +531,21 @@ pub fn check_reply(
 }
 
 fn granted_token(resp: TimeStampResp) -> Result<ContentInfo, VerifyError> {
-    match resp.status.status {
-        PkiStatus::Granted | PkiStatus::GrantedWithMods => {}
-        status => {
-            return Err(VerifyError::NotGranted {
-                status,
-                fail_info: resp.status.fail_info,
-                text: resp.status.status_string.unwrap_or_default().join("; "),
-            });
-        }
-    }
+    check_granted(&resp.status)?;
     resp.time_stamp_token
         .ok_or(VerifyError::Token("granted without a token"))
+}
+
+/// `Ok` for granted and grantedWithMods; otherwise what the TSA refused, and why.
+fn check_granted(status: &PkiStatusInfo) -> Result<(), VerifyError> {
+    match status.status {
+        PkiStatus::Granted | PkiStatus::GrantedWithMods => Ok(()),
+        refused => Err(VerifyError::NotGranted {
+            status: refused,
+            fail_info: status.fail_info,
+            text: status.status_string.clone().unwrap_or_default().join("; "),
+        }),
+    }
 }
 
 fn sid_names(sid: &SignerIdentifier, cert: &Certificate) -> bool {
