@@ -1,0 +1,3 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+#![warn(missing_docs, clippy::unwrap_used)]
