@@ -62,7 +62,8 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    pub(crate) fn corrupt(column: &'static str, value: impl std::fmt::Display) -> Self {
+    /// A [`StoreError::Corrupt`]: `column` held `value`, which the schema does not allow.
+    pub fn corrupt(column: &'static str, value: impl std::fmt::Display) -> Self {
         Self::Corrupt {
             column,
             value: value.to_string(),
