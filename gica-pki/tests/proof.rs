@@ -416,6 +416,56 @@ fn the_committed_vectors_verify() {
     );
 }
 
+#[test]
+fn openssl_cms_sign_variants_get_the_expected_answers() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sign = |extra: &[&str]| {
+        let mut args = vec![
+            "cms",
+            "-sign",
+            "-binary",
+            "-econtent_type",
+            "1.3.6.1.4.1.99999.2.1.1",
+            "-in",
+        ];
+        let (rec, pem, key) = (
+            fixture_path("proof/record.der"),
+            fixture_path("proof/signer-p256.pem"),
+            fixture_path("proof/signer-p256.key"),
+        );
+        args.extend([rec.as_str(), "-signer", &pem, "-inkey", &key]);
+        args.extend(["-outform", "DER", "-out", "p.der"]);
+        args.extend(extra);
+        let (ok, out) = openssl(dir.path(), &args);
+        assert!(ok, "{out}");
+        std::fs::read(dir.path().join("p.der")).expect("proof")
+    };
+    let v = verifier().require_time_stamp(false);
+    let int_ca = fixture_path("pki/int-ca.pem");
+    for extra in [
+        &["-nodetach", "-cades", "-md", "sha384", "-certfile", &int_ca][..],
+        // SubjectKeyIdentifier sid: SignerInfo v3, so SignedData v3 either way.
+        &["-nodetach", "-keyid", "-cades", "-certfile", &int_ca],
+        // No signingCertificate attribute: it is optional.
+        &["-nodetach", "-certfile", &int_ca],
+    ] {
+        let proof = v.verify(&sign(extra), now()).expect("openssl proof");
+        assert_eq!(proof.content, record(), "{extra:?}");
+    }
+    assert!(matches!(
+        v.verify(&sign(&["-nodetach", "-nocerts"]), now()),
+        Err(ProofError::SignerCertificateMissing)
+    ));
+    assert!(matches!(
+        v.verify(&sign(&["-nodetach", "-noattr"]), now()),
+        Err(ProofError::Structure("no signed attributes"))
+    ));
+    assert!(matches!(
+        v.verify(&sign(&[]), now()),
+        Err(ProofError::ContentMissing)
+    ));
+}
+
 /// Writes testdata/proof/proof-{p256,rsa}.der; run by testdata/proof/make.sh.
 #[test]
 #[ignore = "writes the committed vectors; run by testdata/proof/make.sh"]
