@@ -25,13 +25,17 @@
 #   merkle_proof  <- two hashes then a proof's DER, from the Certificate Transparency 8-leaf
 #                    test tree (the vectors of gica-pki/tests/merkle.rs): inclusion of leaf 5
 #                    in 8 and of leaf 0 in 1, consistency 6 -> 8 and 2 -> 5
+#   proof_verify  <- the committed testdata/proof/*.der proofs (gica-made and stamped, and
+#                    openssl's `cms -sign -cades`), and `openssl cms -sign` proofs of
+#                    record.der: with SHA-384, without certificates, with -noattr, by subject
+#                    key identifier, detached
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 ts="$here/../testdata/ts"
 corpus="$here/corpus"
 pki="$here/../testdata/pki"
-targets="tsp_request tsp_response tst_info ocsp_request ocsp_response ocsp_get_path crl crl_parse pkcs11_uri merkle_proof"
+targets="tsp_request tsp_response tst_info ocsp_request ocsp_response ocsp_get_path crl crl_parse pkcs11_uri merkle_proof proof_verify"
 for t in $targets; do mkdir -p "$corpus/$t"; done
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -161,6 +165,23 @@ hexseed "$m/inclusion-5-of-8" $leaf5 $root8 306e 020105 020108 3066 0420 $n04 04
 hexseed "$m/inclusion-0-of-1" $leaf0 $leaf0 3008 020100 020101 3000
 hexseed "$m/consistency-6-8" $root6 $root8 306e 020106 020108 3066 0420 $n12 0420 $n13 0420 $n20
 hexseed "$m/consistency-2-5" $root2 $root5 304c 020102 020105 3044 0420 $n01 0420 $n04
+
+# --- Proofs --------------------------------------------------------------------------------
+# The committed proofs, and openssl variants that take other paths through the verifier.
+proof="$here/../testdata/proof"
+cp "$proof"/proof-*.der "$corpus/proof_verify/"
+cms() { # cms NAME ARGS...: an `openssl cms -sign` proof of record.der by signer-p256
+    local name=$1
+    shift
+    openssl cms -sign -binary -econtent_type 1.3.6.1.4.1.99999.2.1.1 -in "$proof/record.der" \
+        -signer "$proof/signer-p256.pem" -inkey "$proof/signer-p256.key" -outform DER \
+        "$@" -out "$corpus/proof_verify/openssl-$name.der"
+}
+cms sha384 -nodetach -cades -md sha384 -certfile "$pki/int-ca.pem"
+cms nocerts -nodetach -nocerts
+cms noattr -nodetach -noattr
+cms keyid -nodetach -keyid -cades
+cms detached
 
 for t in $targets; do
     echo "seed.sh: $corpus/$t: $(ls "$corpus/$t" | wc -l) files (seeds plus anything fuzzing added)"

@@ -44,6 +44,9 @@ pub enum Error {
     /// A time-stamp response or token failed verification.
     #[error("time-stamp verification: {0}")]
     TimeStamp(#[source] Box<crate::tsp::VerifyError>),
+    /// A proof failed verification, or a token could not be put in one.
+    #[error("proof: {0}")]
+    Proof(#[source] Box<crate::proof::ProofError>),
 }
 
 // The large causes are boxed so that `Result<_, Error>` stays small on the happy path.
@@ -62,6 +65,7 @@ boxed_from!(
     Certificate(crate::cert::CertificateError),
     Path(crate::cert::PathError),
     TimeStamp(crate::tsp::VerifyError),
+    Proof(crate::proof::ProofError),
 );
 
 /// A backend's own error, kept as the source.

@@ -12,7 +12,9 @@ pub mod ess;
 pub mod merkle;
 pub mod ocsp;
 pub mod oid;
+pub mod proof;
 mod reason;
+mod signed_data;
 mod signer;
 pub mod strict;
 #[cfg(test)]

@@ -71,3 +71,28 @@ pub const AD_OCSP: Oid = Oid::new_unwrap("1.3.6.1.5.5.7.48.1");
 pub const PE_AUTHORITY_INFO_ACCESS: Oid = Oid::new_unwrap("1.3.6.1.5.5.7.1.1");
 /// id-ce-cRLDistributionPoints (RFC 5280 4.2.1.13).
 pub const CE_CRL_DISTRIBUTION_POINTS: Oid = Oid::new_unwrap("2.5.29.31");
+
+/// id-aa-timeStampToken (RFC 3161 Appendix A): the unsigned attribute carrying a time-stamp
+/// token over a SignerInfo's signature value (as CAdES-T uses it).
+pub const ATTR_TIME_STAMP_TOKEN: Oid = Oid::new_unwrap("1.2.840.113549.1.9.16.2.14");
+/// id-data (RFC 5652 4).
+pub const DATA: Oid = Oid::new_unwrap("1.2.840.113549.1.7.1");
+
+/// gica's arc for the content types of [`proof`](crate::proof)s: `1.3.6.1.4.1.99999.2`.
+///
+/// 99999 is a placeholder private enterprise number (the test policies use its `.1` arc): a
+/// deployment must have IANA assign its own and move these types under it before any proof
+/// it issues is kept, since a proof's content type is signed and cannot be changed later.
+pub const GICA_CONTENT_TYPES: Oid = Oid::new_unwrap("1.3.6.1.4.1.99999.2");
+/// Device registry: a receipt for a registration or change.
+pub const CT_REGISTRY_RECEIPT: Oid = Oid::new_unwrap("1.3.6.1.4.1.99999.2.1.1");
+/// Device registry: a signed snapshot of the registry's state.
+pub const CT_REGISTRY_SNAPSHOT: Oid = Oid::new_unwrap("1.3.6.1.4.1.99999.2.1.2");
+/// Device registry: an export of registry records.
+pub const CT_REGISTRY_EXPORT: Oid = Oid::new_unwrap("1.3.6.1.4.1.99999.2.1.3");
+/// National inbox: evidence of a delivery event.
+pub const CT_INBOX_EVIDENCE: Oid = Oid::new_unwrap("1.3.6.1.4.1.99999.2.2.1");
+/// National inbox: a checkpoint of the evidence log.
+pub const CT_INBOX_CHECKPOINT: Oid = Oid::new_unwrap("1.3.6.1.4.1.99999.2.2.2");
+/// Data exchange: an audit record.
+pub const CT_EXCHANGE_AUDIT: Oid = Oid::new_unwrap("1.3.6.1.4.1.99999.2.3.1");

@@ -1,10 +1,12 @@
 //! Plumbing shared by the gica servers, written once: an accept loop with connection and time
 //! limits, bounded body reading, graceful shutdown, Prometheus text rendering and logging setup.
+//! [`tsa_client`] is the other direction: the RFC 3161 client the workflow servers stamp with.
 #![forbid(unsafe_code)]
 #![warn(missing_docs, clippy::unwrap_used)]
 
 pub mod config;
 pub mod keys;
+pub mod tsa_client;
 
 use std::{convert::Infallible, future::Future, net::SocketAddr, sync::Arc, time::Duration};
 

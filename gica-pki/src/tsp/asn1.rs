@@ -1,14 +1,10 @@
 //! RFC 3161 (as updated by RFC 5816) DER types. Each carries its ASN.1 definition.
 
-use cms::{
-    cert::CertificateChoices,
-    content_info::{CmsVersion, ContentInfo},
-    signed_data::{EncapsulatedContentInfo, SignerInfos},
-};
+use cms::content_info::ContentInfo;
 use der::{
     DecodeValue, Encode, EncodeValue, Enumerated, FixedTag, Header, Length, Reader, Sequence, Tag,
     Writer,
-    asn1::{AnyRef, BitString, Int, ObjectIdentifier, OctetString},
+    asn1::{BitString, Int, ObjectIdentifier, OctetString},
 };
 use spki::AlgorithmIdentifierOwned;
 use x509_cert::ext::{Extensions, pkix::name::GeneralName};
@@ -459,40 +455,6 @@ impl TstInfo {
     pub fn encode(&self) -> der::Result<Vec<u8>> {
         self.to_der()
     }
-}
-
-/// SignedData (RFC 5652 5.1) with its certificate and CRL sets kept as received.
-///
-/// ```text
-/// SignedData ::= SEQUENCE {
-///   version CMSVersion,
-///   digestAlgorithms DigestAlgorithmIdentifiers,
-///   encapContentInfo EncapsulatedContentInfo,
-///   certificates [0] IMPLICIT CertificateSet OPTIONAL,
-///   crls [1] IMPLICIT RevocationInfoChoices OPTIONAL,
-///   signerInfos SignerInfos }
-/// ```
-#[derive(Sequence)]
-struct SignedDataAsReceived<'a> {
-    version: CmsVersion,
-    digest_algorithms: AnyRef<'a>,
-    encap_content_info: EncapsulatedContentInfo,
-    #[asn1(context_specific = "0", tag_mode = "IMPLICIT", optional = "true")]
-    certificates: Option<Vec<AnyRef<'a>>>,
-    #[asn1(context_specific = "1", tag_mode = "IMPLICIT", optional = "true")]
-    crls: Option<Vec<AnyRef<'a>>>,
-    signer_infos: SignerInfos,
-}
-
-/// Refuses a token's SignedData unless it is DER ([`crate::strict`]) apart from the order of
-/// its `certificates` SET: OpenSSL writes them in the order they were added, and that order
-/// is not signed. Each certificate must be DER itself.
-pub(crate) fn check_signed_data(der: &[u8]) -> der::Result<()> {
-    let sd: SignedDataAsReceived<'_> = crate::strict::decode(der)?;
-    for cert in sd.certificates.iter().flatten() {
-        crate::strict::decode::<CertificateChoices>(&cert.to_der()?)?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -5,29 +5,20 @@ use std::{
     time::{Duration, SystemTime},
 };
 
-use cms::{
-    cert::{CertificateChoices, IssuerAndSerialNumber},
-    content_info::{CmsVersion, ContentInfo},
-    signed_data::{
-        CertificateSet, EncapsulatedContentInfo, SignedData, SignerIdentifier, SignerInfo,
-        SignerInfos,
-    },
-};
+use cms::content_info::ContentInfo;
 use der::{
     Any, Decode, Encode,
-    asn1::{GeneralizedTime, Int, ObjectIdentifier, OctetString, SetOfVec, UtcTime},
+    asn1::{Int, ObjectIdentifier},
 };
-use x509_cert::{
-    Certificate,
-    attr::{Attribute, Attributes},
-    ext::pkix::name::GeneralName,
-    time::Time,
-};
+use x509_cert::{Certificate, ext::pkix::name::GeneralName};
 
 use super::asn1::{
     Accuracy, FailureInfo, MessageImprint, PkiStatusInfo, TimeStampReq, TimeStampResp, TstInfo,
 };
-use crate::{DigestAlgorithm, Error, GenTime, Result, Signer, cert, ess, oid, signer::key_matches};
+use crate::{
+    DigestAlgorithm, Error, GenTime, Result, Signer, cert, oid,
+    signed_data::{self, CmsSigner},
+};
 
 /// What a TSA accepts and how it writes tokens.
 #[derive(Clone, Debug)]
@@ -207,11 +198,7 @@ pub struct Issued {
 #[derive(Debug)]
 pub struct Authority {
     config: AuthorityConfig,
-    cert: Certificate,
-    signer: Arc<dyn Signer>,
-    sid: SignerIdentifier,
-    ess_attribute: Attribute,
-    certificates: CertificateSet,
+    cms: CmsSigner,
     tsa_name: Option<GeneralName>,
     tolerance: u128,
     not_before: SystemTime,
@@ -222,7 +209,7 @@ pub struct Authority {
 impl Authority {
     /// The key that signs tokens.
     pub fn signer(&self) -> &Arc<dyn Signer> {
-        &self.signer
+        self.cms.signer()
     }
 
     /// Checks the certificate (critical timeStamping-only EKU, key matches `signer`) and the
@@ -233,12 +220,11 @@ impl Authority {
         config: AuthorityConfig,
     ) -> Result<Self> {
         cert::check_time_stamping_eku(&cert)?;
-        if !key_matches(
-            signer.as_ref(),
-            cert.tbs_certificate().subject_public_key_info(),
-        ) {
-            return Err(cert::CertificateError::KeyMismatch.into());
-        }
+        let (not_before, not_after) = cert::validity(&cert);
+        let tsa_name = config
+            .include_tsa_name
+            .then(|| GeneralName::DirectoryName(cert.tbs_certificate().subject().clone()));
+        let cms = CmsSigner::new(cert, &config.chain, signer)?;
         if config.fraction_digits > 9 {
             return Err(Error::Config {
                 what: "fraction_digits",
@@ -262,34 +248,10 @@ impl Authority {
                 });
             }
         }
-        let cert_der = cert.to_der()?;
-        let ess_attribute = ess::signing_certificate_v2_attribute(&cert, &cert_der)?;
-        let mut choices = vec![CertificateChoices::Certificate(cert.clone())];
-        choices.extend(
-            config
-                .chain
-                .iter()
-                .cloned()
-                .map(CertificateChoices::Certificate),
-        );
-        let certificates = CertificateSet::try_from(choices)?;
-        let tbs = cert.tbs_certificate();
-        let sid = SignerIdentifier::IssuerAndSerialNumber(IssuerAndSerialNumber {
-            issuer: tbs.issuer().clone(),
-            serial_number: tbs.serial_number().clone(),
-        });
-        let tsa_name = config
-            .include_tsa_name
-            .then(|| GeneralName::DirectoryName(tbs.subject().clone()));
         let tolerance = u128::from(config.accuracy.map_or(0, |a| a.to_micros())) * 1000;
-        let (not_before, not_after) = cert::validity(&cert);
         Ok(Self {
             config,
-            cert,
-            signer,
-            sid,
-            ess_attribute,
-            certificates,
+            cms,
             tsa_name,
             tolerance,
             not_before,
@@ -300,7 +262,7 @@ impl Authority {
 
     /// The TSA certificate.
     pub fn certificate(&self) -> &Certificate {
-        &self.cert
+        self.cms.certificate()
     }
 
     /// The configuration.
@@ -496,39 +458,10 @@ impl Authority {
     }
 
     fn sign_token(&self, tst: &TstInfo, gen_time: GenTime, cert_req: bool) -> Result<Vec<u8>> {
-        let econtent = tst.to_der()?;
-        let digest = self.signer.digest_algorithm();
-        let signing_time = signing_time(gen_time.unix_secs())?;
-        let attrs: Attributes = SetOfVec::try_from(vec![
-            attribute(oid::ATTR_CONTENT_TYPE, &oid::CT_TST_INFO)?,
-            attribute(oid::ATTR_SIGNING_TIME, &signing_time)?,
-            attribute(
-                oid::ATTR_MESSAGE_DIGEST,
-                &OctetString::new(digest.digest(&econtent))?,
-            )?,
-            self.ess_attribute.clone(),
-        ])?;
-        let signature = self.signer.sign(&attrs.to_der()?)?;
-        let signer_info = SignerInfo {
-            version: CmsVersion::V1,
-            sid: self.sid.clone(),
-            digest_alg: digest.algorithm_identifier(),
-            signed_attrs: Some(attrs),
-            signature_algorithm: self.signer.signature_algorithm().clone(),
-            signature: OctetString::new(signature)?,
-            unsigned_attrs: None,
-        };
-        let signed_data = SignedData {
-            version: CmsVersion::V3,
-            digest_algorithms: SetOfVec::try_from(vec![digest.algorithm_identifier()])?,
-            encap_content_info: EncapsulatedContentInfo {
-                econtent_type: oid::CT_TST_INFO,
-                econtent: Some(Any::encode_from(&OctetString::new(econtent)?)?),
-            },
-            certificates: cert_req.then(|| self.certificates.clone()),
-            crls: None,
-            signer_infos: SignerInfos::try_from(vec![signer_info])?,
-        };
+        let signing_time = signed_data::signing_time(gen_time.unix_secs())?;
+        let signed_data = self
+            .cms
+            .sign(oid::CT_TST_INFO, tst.to_der()?, signing_time, cert_req)?;
         let resp = TimeStampResp {
             status: PkiStatusInfo::granted(),
             time_stamp_token: Some(ContentInfo {
@@ -538,25 +471,6 @@ impl Authority {
         };
         Ok(resp.to_der()?)
     }
-}
-
-fn attribute<T: der::EncodeValue + der::Tagged>(
-    oid: ObjectIdentifier,
-    value: &T,
-) -> Result<Attribute> {
-    Ok(Attribute {
-        oid,
-        values: SetOfVec::try_from(vec![Any::encode_from(value)?])?,
-    })
-}
-
-/// RFC 5652 11.3: UTCTime for 1950 through 2049, GeneralizedTime otherwise.
-fn signing_time(unix_secs: u64) -> Result<Time> {
-    let d = Duration::from_secs(unix_secs);
-    Ok(match UtcTime::from_unix_duration(d) {
-        Ok(t) => Time::UtcTime(t),
-        Err(_) => Time::GeneralTime(GeneralizedTime::from_unix_duration(d)?),
-    })
 }
 
 /// DER of a rejection response. Encoding a status cannot fail in practice; should it, the

@@ -15,6 +15,7 @@ pub use authority::{
     rejection_der,
 };
 pub use request::TimeStampReqBuilder;
+pub(crate) use verify::check_granted;
 pub use verify::{
     CheckedReply, Expectation, ImprintCheck, TokenContents, TokenParts, TokenVerifier,
     ValidationTime, VerifiedToken, VerifyError, check_reply, read_token,

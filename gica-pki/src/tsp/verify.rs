@@ -6,15 +6,14 @@ use cms::{
     signed_data::{SignedData, SignerIdentifier, SignerInfo},
 };
 use der::{
-    Any, Decode, Encode,
+    Decode, Encode,
     asn1::{Int, ObjectIdentifier, OctetString},
 };
 use std::time::SystemTime;
 
 use x509_cert::{
     Certificate,
-    attr::Attributes,
-    ext::pkix::{KeyUsages, SubjectKeyIdentifier, name::GeneralName},
+    ext::pkix::{KeyUsages, name::GeneralName},
 };
 
 use super::asn1::{PkiFailureInfo, PkiStatus, PkiStatusInfo, TimeStampReq, TimeStampResp, TstInfo};
@@ -22,8 +21,8 @@ use crate::{
     AlgorithmPolicy, DigestAlgorithm,
     algorithm::SignatureError,
     cert::{self, CertificateError, PathError, PathOptions},
-    ess::{SigningCertificate, SigningCertificateV2},
     oid,
+    signed_data::{CmsError, check_ess, check_signer_info, sid_names, signer_info_version_ok},
 };
 
 /// Why a time-stamp response or token did not verify.
@@ -88,6 +87,21 @@ pub enum VerifyError {
 
 fn malformed(what: &'static str) -> impl FnOnce(der::Error) -> VerifyError {
     move |source| VerifyError::Malformed { what, source }
+}
+
+impl From<CmsError> for VerifyError {
+    fn from(e: CmsError) -> Self {
+        match e {
+            CmsError::Malformed { what, source } => Self::Malformed { what, source },
+            CmsError::Structure(what) => Self::Token(what),
+            CmsError::ContentTypeAttribute { .. } => {
+                Self::Token("contentType attribute is not id-ct-TSTInfo")
+            }
+            CmsError::Signature(e) => Self::Signature(e),
+            CmsError::MessageDigest => Self::MessageDigest,
+            CmsError::SigningCertificate(what) => Self::SigningCertificate(what),
+        }
+    }
 }
 
 /// What the token must say about the stamped data.
@@ -291,8 +305,14 @@ impl TokenVerifier {
             .find(|c| sid_names(&si.sid, c))
             .cloned()
             .ok_or(VerifyError::SignerCertificateMissing)?;
-        check_signer_info(si, econtent, &signer, self.path.algorithm_policy())?;
-        check_ess(si.signed_attrs.as_ref(), &signer, &pool)?;
+        check_signer_info(
+            si,
+            oid::CT_TST_INFO,
+            econtent,
+            &signer,
+            self.path.algorithm_policy(),
+        )?;
+        check_ess(si.signed_attrs.as_ref(), &signer, &pool, true)?;
         check_expectation(&tst_info, expect, self.path.algorithm_policy())?;
         cert::check_time_stamping_eku(&signer).map_err(VerifyError::TsaCertificate)?;
         cert::check_key_usage(
@@ -346,7 +366,7 @@ impl ParsedToken {
         token
             .content
             .to_der()
-            .and_then(|der| super::asn1::check_signed_data(&der))
+            .and_then(|der| crate::signed_data::check_signed_data(&der))
             .map_err(malformed("SignedData"))?;
         let sd: SignedData = token.content.decode_as().map_err(malformed("SignedData"))?;
         if sd.version != cms::content_info::CmsVersion::V3 {
@@ -370,11 +390,7 @@ impl ParsedToken {
         let [si] = sd.signer_infos.0.as_slice() else {
             return Err(VerifyError::Token("a token has exactly one SignerInfo"));
         };
-        let want = match si.sid {
-            SignerIdentifier::IssuerAndSerialNumber(_) => cms::content_info::CmsVersion::V1,
-            SignerIdentifier::SubjectKeyIdentifier(_) => cms::content_info::CmsVersion::V3,
-        };
-        if si.version != want {
+        if !signer_info_version_ok(si) {
             return Err(VerifyError::Token(
                 "SignerInfo version does not match its sid (RFC 5652 5.3)",
             ));
@@ -517,11 +533,18 @@ pub fn check_reply(
         .find(|c| sid_names(&parsed.signer_info.sid, c))
         .cloned();
     if let Some(signer) = &signer {
-        check_signer_info(&parsed.signer_info, &parsed.econtent, signer, policy)?;
+        check_signer_info(
+            &parsed.signer_info,
+            oid::CT_TST_INFO,
+            &parsed.econtent,
+            signer,
+            policy,
+        )?;
         check_ess(
             parsed.signer_info.signed_attrs.as_ref(),
             signer,
             &parsed.certificates,
+            true,
         )?;
     }
     Ok(CheckedReply {
@@ -537,7 +560,7 @@ fn granted_token(resp: TimeStampResp) -> Result<ContentInfo, VerifyError> {
 }
 
 /// `Ok` for granted and grantedWithMods; otherwise what the TSA refused, and why.
-fn check_granted(status: &PkiStatusInfo) -> Result<(), VerifyError> {
+pub(crate) fn check_granted(status: &PkiStatusInfo) -> Result<(), VerifyError> {
     match status.status {
         PkiStatus::Granted | PkiStatus::GrantedWithMods => Ok(()),
         refused => Err(VerifyError::NotGranted {
@@ -546,137 +569,6 @@ fn check_granted(status: &PkiStatusInfo) -> Result<(), VerifyError> {
             text: status.status_string.clone().unwrap_or_default().join("; "),
         }),
     }
-}
-
-fn sid_names(sid: &SignerIdentifier, cert: &Certificate) -> bool {
-    let tbs = cert.tbs_certificate();
-    match sid {
-        SignerIdentifier::IssuerAndSerialNumber(isn) => {
-            &isn.issuer == tbs.issuer() && &isn.serial_number == tbs.serial_number()
-        }
-        SignerIdentifier::SubjectKeyIdentifier(ski) => {
-            matches!(tbs.get_extension::<SubjectKeyIdentifier>(), Ok(Some((_, own))) if &own == ski)
-        }
-    }
-}
-
-/// The single value of the single attribute of type `oid`, if present.
-fn attr_value(attrs: &Attributes, oid: ObjectIdentifier) -> Result<Option<&Any>, VerifyError> {
-    let mut found = attrs.iter().filter(|a| a.oid == oid);
-    let Some(attr) = found.next() else {
-        return Ok(None);
-    };
-    if found.next().is_some() || attr.values.len() != 1 {
-        return Err(VerifyError::Token(
-            "a signed attribute must occur once with one value",
-        ));
-    }
-    Ok(attr.values.iter().next())
-}
-
-fn check_signer_info(
-    si: &SignerInfo,
-    econtent: &[u8],
-    signer: &Certificate,
-    policy: &AlgorithmPolicy,
-) -> Result<(), VerifyError> {
-    let attrs = si
-        .signed_attrs
-        .as_ref()
-        .ok_or(VerifyError::Token("no signed attributes"))?;
-    let content_type: ObjectIdentifier = attr_value(attrs, oid::ATTR_CONTENT_TYPE)?
-        .ok_or(VerifyError::Token("no contentType attribute"))?
-        .decode_as()
-        .map_err(malformed("contentType"))?;
-    if content_type != oid::CT_TST_INFO {
-        return Err(VerifyError::Token(
-            "contentType attribute is not id-ct-TSTInfo",
-        ));
-    }
-    let digest = DigestAlgorithm::from_algorithm_identifier(&si.digest_alg).ok_or(
-        VerifyError::Signature(SignatureError::UnsupportedAlgorithm(si.digest_alg.oid)),
-    )?;
-    policy
-        .check_digest(digest, si.digest_alg.oid)
-        .map_err(VerifyError::Signature)?;
-    let md: OctetString = attr_value(attrs, oid::ATTR_MESSAGE_DIGEST)?
-        .ok_or(VerifyError::Token("no messageDigest attribute"))?
-        .decode_as()
-        .map_err(malformed("messageDigest"))?;
-    if md.as_bytes() != digest.digest(econtent) {
-        return Err(VerifyError::MessageDigest);
-    }
-    let signed = attrs.to_der().map_err(malformed("signed attributes"))?;
-    // RFC 5652 5.4 / RFC 5754: digestAlgorithm must be the hash signatureAlgorithm uses.
-    policy
-        .verify(
-            signer.tbs_certificate().subject_public_key_info(),
-            &si.signature_algorithm,
-            Some(digest),
-            &signed,
-            si.signature.as_bytes(),
-        )
-        .map_err(VerifyError::Signature)
-}
-
-fn check_ess(
-    attrs: Option<&Attributes>,
-    signer: &Certificate,
-    pool: &[Certificate],
-) -> Result<(), VerifyError> {
-    use VerifyError::SigningCertificate as Ess;
-    let attrs = attrs.ok_or(VerifyError::Token("no signed attributes"))?;
-    let signer_der = signer.to_der().map_err(malformed("certificate"))?;
-    let pool_der: Vec<(Certificate, Vec<u8>)> = pool
-        .iter()
-        .filter_map(|c| c.to_der().ok().map(|d| (c.clone(), d)))
-        .collect();
-    let v2 = attr_value(attrs, oid::ATTR_SIGNING_CERTIFICATE_V2)?;
-    let v1 = attr_value(attrs, oid::ATTR_SIGNING_CERTIFICATE)?;
-    if v1.is_none() && v2.is_none() {
-        return Err(Ess(
-            "neither signingCertificate nor signingCertificateV2 is present",
-        ));
-    }
-    if let Some(any) = v2 {
-        let sc = SigningCertificateV2::from_attribute_value(any)
-            .map_err(malformed("SigningCertificateV2"))?;
-        let (first, rest) = sc
-            .certs
-            .split_first()
-            .ok_or(Ess("empty SigningCertificateV2"))?;
-        if !first.binds(signer, &signer_der) {
-            return Err(Ess("ESSCertIDv2 does not bind the signer certificate"));
-        }
-        if !rest
-            .iter()
-            .all(|id| pool_der.iter().any(|(c, d)| id.binds(c, d)))
-        {
-            return Err(Ess(
-                "an ESSCertIDv2 names a certificate that is not available",
-            ));
-        }
-    }
-    if let Some(any) = v1 {
-        let sc = SigningCertificate::from_attribute_value(any)
-            .map_err(malformed("SigningCertificate"))?;
-        let (first, rest) = sc
-            .certs
-            .split_first()
-            .ok_or(Ess("empty SigningCertificate"))?;
-        if !first.binds(signer, &signer_der) {
-            return Err(Ess("ESSCertID does not bind the signer certificate"));
-        }
-        if !rest
-            .iter()
-            .all(|id| pool_der.iter().any(|(c, d)| id.binds(c, d)))
-        {
-            return Err(Ess(
-                "an ESSCertID names a certificate that is not available",
-            ));
-        }
-    }
-    Ok(())
 }
 
 fn check_expectation(
