@@ -405,6 +405,8 @@ pub struct SightingsReader<R: BufRead> {
     blank_start: u64,
     blank_count: u64,
     held: Option<Held>,
+    /// A sighting [`fill`](Self::fill) had no room for; the next item.
+    pending: Option<Sighting>,
     done: bool,
 }
 
@@ -419,6 +421,7 @@ impl<R: BufRead> SightingsReader<R> {
             blank_start: 0,
             blank_count: 0,
             held: None,
+            pending: None,
             done: false,
         };
         match r.read_line()? {
@@ -455,25 +458,29 @@ impl<R: BufRead> SightingsReader<R> {
         self.line
     }
 
-    /// Reads rows into `batch` and `report` until the batch [is full](PairBatch::is_full)
-    /// (drain it, then call again) or the file ends.
+    /// Reads rows into `batch` and `report` until a row of a new pair finds the batch
+    /// [full](PairBatch::is_full) (that row is kept for the next call: drain the batch, then
+    /// call again) or the file ends. Rows of pairs already in the batch still fold in when
+    /// it is full, so a pair's adjacent rows make one entry.
     pub fn fill(
         &mut self,
         batch: &mut PairBatch,
         report: &mut ImportReport,
     ) -> Result<Filled, SightingsError> {
-        while !batch.is_full() {
+        loop {
             match self.next() {
                 None => return Ok(Filled::EndOfFile),
-                Some(Ok(s)) => {
-                    report.record_accepted();
-                    batch.insert(&s);
-                }
+                Some(Ok(s)) => match batch.add(&s) {
+                    Ok(()) => report.record_accepted(),
+                    Err(BatchFull { .. }) => {
+                        self.pending = Some(s);
+                        return Ok(Filled::BatchFull);
+                    }
+                },
                 Some(Err(ReadError::Row(e))) => report.record_bad(e),
                 Some(Err(ReadError::File(e))) => return Err(e),
             }
         }
-        Ok(Filled::BatchFull)
     }
 
     /// Reads one line into `buf` without its line end, buffering at most `MAX_LINE_LEN + 1`
@@ -533,6 +540,9 @@ impl<R: BufRead> Iterator for SightingsReader<R> {
     type Item = Result<Sighting, ReadError>;
 
     fn next(&mut self) -> Option<Self::Item> {
+        if let Some(s) = self.pending.take() {
+            return Some(Ok(s));
+        }
         loop {
             if self.done {
                 return None;
@@ -631,7 +641,7 @@ fn parse_row(line: &[u8]) -> Result<Sighting, RowCause> {
 /// How [`SightingsReader::fill`] stopped.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Filled {
-    /// The batch is full: drain it and call `fill` again.
+    /// A row of a new pair found the batch full: drain it and call `fill` again.
     BatchFull,
     /// The file is read to the end: drain the batch one last time.
     EndOfFile,
@@ -823,14 +833,6 @@ impl PairBatch {
             }
         }
         Ok(())
-    }
-
-    /// Folds `s` in; the caller has checked the batch is not full.
-    fn insert(&mut self, s: &Sighting) {
-        self.map
-            .entry(s.pair())
-            .and_modify(|seen| seen.see(s.date, s.rat))
-            .or_insert_with(|| PairSeen::new(s.date, s.rat));
     }
 
     /// Whether it holds `capacity` pairs.

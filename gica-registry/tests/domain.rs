@@ -27,18 +27,26 @@ fn imei_known_example_in_all_three_lengths() {
 #[test]
 fn imei_other_real_world_check_digits() {
     // 35209900176148 is the IMEI of 3GPP TS 23.003's examples; 1 is its Luhn digit.
-    assert_eq!(Imei::parse("352099001761481").expect("valid").check_digit(), 1);
     assert_eq!(
-        Imei::parse("352099001761487").unwrap_err().to_string(),
+        Imei::parse("352099001761481").expect("valid").check_digit(),
+        1
+    );
+    assert_eq!(
+        Imei::parse("352099001761487")
+            .expect_err("refused")
+            .to_string(),
         "IMEI 35209900176148: check digit is 7, expected 1"
     );
     // An all-zero body has check digit 0; a body whose digit sum needs no padding too.
-    assert_eq!(Imei::parse("00000000000000").expect("body").to_15(), "000000000000000");
+    assert_eq!(
+        Imei::parse("00000000000000").expect("body").to_15(),
+        "000000000000000"
+    );
 }
 
 #[test]
 fn imei_wrong_check_digit_says_which_was_expected() {
-    let e = Imei::parse("490154203237517").unwrap_err();
+    let e = Imei::parse("490154203237517").expect_err("refused");
     assert_eq!(
         e,
         DomainError::ImeiCheckDigit {
@@ -47,7 +55,10 @@ fn imei_wrong_check_digit_says_which_was_expected() {
             expected: 8,
         }
     );
-    assert_eq!(e.to_string(), "IMEI 49015420323751: check digit is 7, expected 8");
+    assert_eq!(
+        e.to_string(),
+        "IMEI 49015420323751: check digit is 7, expected 8"
+    );
 }
 
 #[test]
@@ -65,23 +76,43 @@ fn imei_refusals() {
     }
     assert_eq!(
         Imei::parse("4901-5420323751"),
-        Err(DomainError::NotDigit { field: Field::Imei, position: 5, found: '-' })
+        Err(DomainError::NotDigit {
+            field: Field::Imei,
+            position: 5,
+            found: '-'
+        })
     );
     assert_eq!(
-        Imei::parse("4901-5420323751").unwrap_err().to_string(),
+        Imei::parse("4901-5420323751")
+            .expect_err("refused")
+            .to_string(),
         "IMEI: '-' at position 5 is not a digit"
     );
     assert_eq!(
         Imei::parse("49015420 323751"),
-        Err(DomainError::NotDigit { field: Field::Imei, position: 9, found: ' ' })
+        Err(DomainError::NotDigit {
+            field: Field::Imei,
+            position: 9,
+            found: ' '
+        })
     );
     // Persian digits are not ASCII digits: the front end converts them.
     assert_eq!(
         Imei::parse("۴۹۰۱۵۴۲۰۳۲۳۷۵۱۸"),
-        Err(DomainError::NotDigit { field: Field::Imei, position: 1, found: '۴' })
+        Err(DomainError::NotDigit {
+            field: Field::Imei,
+            position: 1,
+            found: '۴'
+        })
     );
-    assert_eq!(Imei::parse(" \t\r\n"), Err(DomainError::Empty { field: Field::Imei }));
-    assert_eq!(Imei::parse(""), Err(DomainError::Empty { field: Field::Imei }));
+    assert_eq!(
+        Imei::parse(" \t\r\n"),
+        Err(DomainError::Empty { field: Field::Imei })
+    );
+    assert_eq!(
+        Imei::parse(""),
+        Err(DomainError::Empty { field: Field::Imei })
+    );
     // Whitespace around is trimmed; a sign or a leading '+' is not a digit.
     assert!(Imei::parse("\t490154203237518\r\n").is_ok());
     assert!(Imei::parse("+49015420323751").is_err());
@@ -108,12 +139,20 @@ fn imsi_refusals() {
     for (input, len) in [("43211123456789", 14), ("4321112345678901", 16)] {
         assert_eq!(
             Imsi::parse(input),
-            Err(DomainError::WrongLength { field: Field::Imsi, len, expected: "15" })
+            Err(DomainError::WrongLength {
+                field: Field::Imsi,
+                len,
+                expected: "15"
+            })
         );
     }
     assert_eq!(
         Imsi::parse("43211123456789x"),
-        Err(DomainError::NotDigit { field: Field::Imsi, position: 15, found: 'x' })
+        Err(DomainError::NotDigit {
+            field: Field::Imsi,
+            position: 15,
+            found: 'x'
+        })
     );
 }
 
@@ -152,7 +191,7 @@ fn msisdn_other_countries_need_an_international_prefix() {
     assert!(Msisdn::parse("+123456789012345").is_ok());
     // Bare digits that are not an Iranian form are refused, not guessed.
     assert_eq!(
-        Msisdn::parse("447700900123").unwrap_err(),
+        Msisdn::parse("447700900123").expect_err("refused"),
         DomainError::WrongLength {
             field: Field::Msisdn,
             len: 12,
@@ -164,33 +203,63 @@ fn msisdn_other_countries_need_an_international_prefix() {
 
 #[test]
 fn msisdn_refusals() {
-    let e = |s: &str| Msisdn::parse(s).unwrap_err();
+    let e = |s: &str| Msisdn::parse(s).expect_err("refused");
     // A Tehran fixed line.
-    assert_eq!(e("+982112345678"), DomainError::MsisdnNotMobile { found: '2' });
-    assert_eq!(e("02112345678"), DomainError::MsisdnNotMobile { found: '2' });
+    assert_eq!(
+        e("+982112345678"),
+        DomainError::MsisdnNotMobile { found: '2' }
+    );
+    assert_eq!(
+        e("02112345678"),
+        DomainError::MsisdnNotMobile { found: '2' }
+    );
     assert_eq!(
         e("+98912123456"),
-        DomainError::WrongLength { field: Field::Msisdn, len: 9, expected: "10 after 98" }
+        DomainError::WrongLength {
+            field: Field::Msisdn,
+            len: 9,
+            expected: "10 after 98"
+        }
     );
     assert_eq!(e("+0123456789"), DomainError::MsisdnCountryCode);
     assert_eq!(e("0001234567890"), DomainError::MsisdnCountryCode);
-    assert!(matches!(e("+1234567"), DomainError::WrongLength { len: 7, .. }));
-    assert!(matches!(e("+1234567890123456"), DomainError::WrongLength { len: 16, .. }));
+    assert!(matches!(
+        e("+1234567"),
+        DomainError::WrongLength { len: 7, .. }
+    ));
+    assert!(matches!(
+        e("+1234567890123456"),
+        DomainError::WrongLength { len: 16, .. }
+    ));
     assert!(matches!(e("+"), DomainError::WrongLength { len: 0, .. }));
-    assert!(matches!(e("912123456"), DomainError::WrongLength { len: 9, .. }));
+    assert!(matches!(
+        e("912123456"),
+        DomainError::WrongLength { len: 9, .. }
+    ));
     assert_eq!(
         e("+98 912 123 4567"),
-        DomainError::NotDigit { field: Field::Msisdn, position: 4, found: ' ' }
+        DomainError::NotDigit {
+            field: Field::Msisdn,
+            position: 4,
+            found: ' '
+        }
     );
     assert_eq!(
         e("0912-123-4567"),
-        DomainError::NotDigit { field: Field::Msisdn, position: 5, found: '-' }
+        DomainError::NotDigit {
+            field: Field::Msisdn,
+            position: 5,
+            found: '-'
+        }
     );
-    assert_eq!(e("++989121234567"), DomainError::NotDigit {
-        field: Field::Msisdn,
-        position: 2,
-        found: '+'
-    });
+    assert_eq!(
+        e("++989121234567"),
+        DomainError::NotDigit {
+            field: Field::Msisdn,
+            position: 2,
+            found: '+'
+        }
+    );
     // Errors never quote the number.
     assert!(!e("+98912123456").to_string().contains("912123456"));
 }
@@ -212,7 +281,10 @@ fn national_check(body: &[u8; 9]) -> u8 {
 }
 
 fn national_text(body: &[u8; 9], check: u8) -> String {
-    body.iter().chain(std::iter::once(&check)).map(|d| char::from(b'0' + d)).collect()
+    body.iter()
+        .chain(std::iter::once(&check))
+        .map(|d| char::from(b'0' + d))
+        .collect()
 }
 
 #[test]
@@ -243,25 +315,41 @@ fn national_id_examples() {
 fn national_id_refusals() {
     assert_eq!(
         NationalId::parse("0010350828"),
-        Err(DomainError::NationalIdCheckDigit { found: 8, expected: 9 })
+        Err(DomainError::NationalIdCheckDigit {
+            found: 8,
+            expected: 9
+        })
     );
     assert_eq!(
-        NationalId::parse("0010350828").unwrap_err().to_string(),
+        NationalId::parse("0010350828")
+            .expect_err("refused")
+            .to_string(),
         "national ID: check digit is 8, expected 9"
     );
     for d in 0..=9u8 {
         let code: String = std::iter::repeat_n(char::from(b'0' + d), 10).collect();
         let body = [d; 9];
         assert_eq!(national_check(&body), d, "{code} passes the arithmetic");
-        assert_eq!(NationalId::parse(&code), Err(DomainError::NationalIdRepeated { digit: d }));
+        assert_eq!(
+            NationalId::parse(&code),
+            Err(DomainError::NationalIdRepeated { digit: d })
+        );
     }
     assert_eq!(
         NationalId::parse("010350829"),
-        Err(DomainError::WrongLength { field: Field::NationalId, len: 9, expected: "10" })
+        Err(DomainError::WrongLength {
+            field: Field::NationalId,
+            len: 9,
+            expected: "10"
+        })
     );
     assert_eq!(
         NationalId::parse("001-035082"),
-        Err(DomainError::NotDigit { field: Field::NationalId, position: 4, found: '-' })
+        Err(DomainError::NotDigit {
+            field: Field::NationalId,
+            position: 4,
+            found: '-'
+        })
     );
 }
 
@@ -287,7 +375,10 @@ fn national_id_r1_and_r10_share_check_digit_1() {
     }
     let (a, b) = found.expect("such a pair exists");
     assert!(NationalId::parse(&a).is_ok(), "{a}");
-    assert!(NationalId::parse(&b).is_ok(), "{b}: one digit away from {a}");
+    assert!(
+        NationalId::parse(&b).is_ok(),
+        "{b}: one digit away from {a}"
+    );
 }
 
 // --- Tracking code ---------------------------------------------------------------------------
@@ -303,20 +394,32 @@ fn tracking_code_damm() {
     assert_eq!(TrackingCode::parse("0000005724"), Ok(c));
     assert_eq!(
         TrackingCode::parse("0000005723"),
-        Err(DomainError::TrackingCheckDigit { found: 3, expected: 4 })
+        Err(DomainError::TrackingCheckDigit {
+            found: 3,
+            expected: 4
+        })
     );
     assert!(TrackingCode::parse("0000007524").is_err());
     let max = TrackingCode::from_number(TrackingCode::MAX_NUMBER).expect("max");
     assert_eq!(max.number(), 999_999_999);
     assert_eq!(
         TrackingCode::from_number(1_000_000_000),
-        Err(DomainError::TrackingNumberRange { number: 1_000_000_000 })
+        Err(DomainError::TrackingNumberRange {
+            number: 1_000_000_000
+        })
     );
     assert_eq!(
         TrackingCode::parse("000000572"),
-        Err(DomainError::WrongLength { field: Field::TrackingCode, len: 9, expected: "10" })
+        Err(DomainError::WrongLength {
+            field: Field::TrackingCode,
+            len: 9,
+            expected: "10"
+        })
     );
-    assert_eq!(TrackingCode::from_number(0).expect("zero").as_str(), "0000000000");
+    assert_eq!(
+        TrackingCode::from_number(0).expect("zero").as_str(),
+        "0000000000"
+    );
 }
 
 // --- Date ------------------------------------------------------------------------------------
@@ -325,25 +428,61 @@ fn tracking_code_damm() {
 fn dates() {
     let epoch = Date::parse("1970-01-01").expect("epoch");
     assert_eq!(epoch.days_since_epoch(), 0);
-    assert_eq!(Date::parse("2000-03-01").expect("valid").days_since_epoch(), 11_017);
-    assert_eq!(Date::parse("1969-12-31").expect("valid").days_since_epoch(), -1);
+    assert_eq!(
+        Date::parse("2000-03-01").expect("valid").days_since_epoch(),
+        11_017
+    );
+    assert_eq!(
+        Date::parse("1969-12-31").expect("valid").days_since_epoch(),
+        -1
+    );
     assert_eq!(Date::MIN.to_string(), "0001-01-01");
     assert_eq!(Date::MAX.to_string(), "9999-12-31");
     assert_eq!(Date::parse("0001-01-01"), Ok(Date::MIN));
     assert_eq!(Date::parse("9999-12-31"), Ok(Date::MAX));
-    assert_eq!(Date::from_days_since_epoch(Date::MIN.days_since_epoch() - 1), None);
-    assert_eq!(Date::from_days_since_epoch(Date::MAX.days_since_epoch() + 1), None);
+    assert_eq!(
+        Date::from_days_since_epoch(Date::MIN.days_since_epoch() - 1),
+        None
+    );
+    assert_eq!(
+        Date::from_days_since_epoch(Date::MAX.days_since_epoch() + 1),
+        None
+    );
     assert!(Date::parse("2000-02-29").is_ok());
     assert!(Date::parse("2024-02-29").is_ok());
     assert_eq!(
         Date::parse("1900-02-29"),
-        Err(DomainError::DateInvalid { year: 1900, month: 2, day: 29 })
+        Err(DomainError::DateInvalid {
+            year: 1900,
+            month: 2,
+            day: 29
+        })
     );
-    assert_eq!(Date::parse("2023-02-29").unwrap_err().to_string(), "date: 2023-02-29 is not a day");
-    for bad in ["2023-04-31", "2023-13-01", "2023-00-10", "2023-01-00", "0000-01-01"] {
-        assert!(matches!(Date::parse(bad), Err(DomainError::DateInvalid { .. })), "{bad}");
+    assert_eq!(
+        Date::parse("2023-02-29").expect_err("refused").to_string(),
+        "date: 2023-02-29 is not a day"
+    );
+    for bad in [
+        "2023-04-31",
+        "2023-13-01",
+        "2023-00-10",
+        "2023-01-00",
+        "0000-01-01",
+    ] {
+        assert!(
+            matches!(Date::parse(bad), Err(DomainError::DateInvalid { .. })),
+            "{bad}"
+        );
     }
-    for bad in ["2023-1-01", "2023/01/01", "20230101", "2023-01-01T00", "+023-01-01", "2023-01-0a", "۲۰۲۳-۰۱-۰۱"] {
+    for bad in [
+        "2023-1-01",
+        "2023/01/01",
+        "20230101",
+        "2023-01-01T00",
+        "+023-01-01",
+        "2023-01-0a",
+        "۲۰۲۳-۰۱-۰۱",
+    ] {
         assert_eq!(Date::parse(bad), Err(DomainError::DateFormat), "{bad}");
     }
     assert!(Date::parse("2023-01-02").expect("d") > Date::parse("2022-12-31").expect("d"));
@@ -355,16 +494,34 @@ fn dates() {
 #[test]
 fn serde_as_normalised_strings() {
     let imei = Imei::parse("490154203237518").expect("valid");
-    assert_eq!(serde_json::to_string(&imei).expect("json"), r#""49015420323751""#);
-    assert_eq!(serde_json::from_str::<Imei>(r#""4901542032375101""#).expect("IMEISV"), imei);
-    let e = serde_json::from_str::<Imei>(r#""490154203237517""#).unwrap_err();
-    assert!(e.to_string().contains("check digit is 7, expected 8"), "{e}");
-    assert!(serde_json::from_str::<Imei>("49015420323751").is_err(), "a number is not a string");
+    assert_eq!(
+        serde_json::to_string(&imei).expect("json"),
+        r#""49015420323751""#
+    );
+    assert_eq!(
+        serde_json::from_str::<Imei>(r#""4901542032375101""#).expect("IMEISV"),
+        imei
+    );
+    let e = serde_json::from_str::<Imei>(r#""490154203237517""#).expect_err("refused");
+    assert!(
+        e.to_string().contains("check digit is 7, expected 8"),
+        "{e}"
+    );
+    assert!(
+        serde_json::from_str::<Imei>("49015420323751").is_err(),
+        "a number is not a string"
+    );
 
     let m: Msisdn = serde_json::from_str(r#""09121234567""#).expect("msisdn");
-    assert_eq!(serde_json::to_string(&m).expect("json"), r#""989121234567""#);
+    assert_eq!(
+        serde_json::to_string(&m).expect("json"),
+        r#""989121234567""#
+    );
     let i: Imsi = serde_json::from_str(r#""432111234567890""#).expect("imsi");
-    assert_eq!(serde_json::to_string(&i).expect("json"), r#""432111234567890""#);
+    assert_eq!(
+        serde_json::to_string(&i).expect("json"),
+        r#""432111234567890""#
+    );
     let n: NationalId = serde_json::from_str(r#""0010350829""#).expect("id");
     assert_eq!(serde_json::to_string(&n).expect("json"), r#""0010350829""#);
     let t: TrackingCode = serde_json::from_str(r#""0000005724""#).expect("code");
@@ -372,7 +529,7 @@ fn serde_as_normalised_strings() {
     let d: Date = serde_json::from_str(r#""2024-02-29""#).expect("date");
     assert_eq!(serde_json::to_string(&d).expect("json"), r#""2024-02-29""#);
     // A refused personal value is not echoed by the error.
-    let e = serde_json::from_str::<NationalId>(r#""0010350828""#).unwrap_err();
+    let e = serde_json::from_str::<NationalId>(r#""0010350828""#).expect_err("refused");
     assert!(!e.to_string().contains("001035082"), "{e}");
 }
 
