@@ -29,13 +29,18 @@
 #                    openssl's `cms -sign -cades`), and `openssl cms -sign` proofs of
 #                    record.der: with SHA-384, without certificates, with -noattr, by subject
 #                    key identifier, detached
+#   imei          <- hand-written identifiers, one per file: IMEI (14/15/16 digits, a wrong
+#                    check digit), IMSI, MSISDN in each accepted form, national ID, tracking
+#                    code, date, rat
+#   sightings_csv <- hand-written sightings CSVs: good rows, one of every bad-row cause, CRLF,
+#                    quoted fields, a BOM; the same body without its header; one gzip'd
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 ts="$here/../testdata/ts"
 corpus="$here/corpus"
 pki="$here/../testdata/pki"
-targets="tsp_request tsp_response tst_info ocsp_request ocsp_response ocsp_get_path crl crl_parse pkcs11_uri merkle_proof proof_verify"
+targets="tsp_request tsp_response tst_info ocsp_request ocsp_response ocsp_get_path crl crl_parse pkcs11_uri merkle_proof proof_verify imei sightings_csv"
 for t in $targets; do mkdir -p "$corpus/$t"; done
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -182,6 +187,31 @@ cms nocerts -nodetach -nocerts
 cms noattr -nodetach -noattr
 cms keyid -nodetach -keyid -cades
 cms detached
+
+# --- Device registry -------------------------------------------------------------------------
+n=0
+for v in 490154203237518 49015420323751 4901542032375101 490154203237517 352099001761481 \
+    432111234567890 310150123456789 989121234567 +989121234567 00989121234567 09121234567 \
+    9121234567 +447700900123 +982112345678 0010350829 1111111111 0000005724 0000007524 \
+    2024-02-29 2023-02-29 4G ' 4901-5420323751 '; do
+    n=$((n + 1))
+    printf '%s' "$v" > "$corpus/imei/id-$n.txt"
+done
+s="$corpus/sightings_csv"
+printf '%s\n' 'date,imei,imsi,msisdn,rat' \
+    '2021-03-01,490154203237518,432111234567890,09121234567,4G' \
+    '2021-03-05,49015420323751,432111234567890,+989121234567,3G' \
+    '2021-03-09,4901542032375101,432111234567890,00989121234567,' \
+    '2021-03-01,490154203237518,432111234567890,09121234567' \
+    '2021-02-30,490154203237517,43211123456789,02112345678,LTE-Advanced-Pro-5G' \
+    '' \
+    '"2021-03-01","490154203237518","432111234567890","+447700900123","4G"' \
+    '' > "$s/rows.csv"
+sed 's/$/\r/' "$s/rows.csv" > "$s/rows-crlf.csv"
+printf '\xef\xbb\xbfDATE, IMEI ,imsi,msisdn,rat\n2021-03-01,490154203237518,432111234567890,9121234567,2\n' \
+    > "$s/bom.csv"
+sed 1d "$s/rows.csv" > "$s/body-only.csv"
+gzip -9 -n -c "$s/rows.csv" > "$s/rows.csv.gz"
 
 for t in $targets; do
     echo "seed.sh: $corpus/$t: $(ls "$corpus/$t" | wc -l) files (seeds plus anything fuzzing added)"

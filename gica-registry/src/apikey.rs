@@ -49,7 +49,9 @@ impl FromStr for Scope {
             "ussd" => Ok(Self::Ussd),
             "export" => Ok(Self::Export),
             "admin" => Ok(Self::Admin),
-            _ => Err(format!("unknown scope {s:?}: portal, ussd, export or admin")),
+            _ => Err(format!(
+                "unknown scope {s:?}: portal, ussd, export or admin"
+            )),
         }
     }
 }
@@ -90,7 +92,12 @@ fn random_hex(n: usize) -> Result<String, StoreError> {
 
 impl Store {
     /// Makes a key; returns it (shown once, never stored) and its record.
-    pub async fn add_api_key(&self, scope: Scope, name: &str, now: i64) -> Result<(String, ApiKey), StoreError> {
+    pub async fn add_api_key(
+        &self,
+        scope: Scope,
+        name: &str,
+        now: i64,
+    ) -> Result<(String, ApiKey), StoreError> {
         const INSERT: &str = "INSERT INTO reg_api_keys (id, hash, scope, name, created_at) \
              VALUES ($1, $2, $3, $4, $5)";
         let id = random_hex(6)?;
@@ -107,13 +114,21 @@ impl Store {
                 .await?;
             Ok::<_, StoreError>(())
         })?;
-        Ok((key, ApiKey { id, scope, name: name.to_owned(), created_at: now, revoked_at: None }))
+        Ok((
+            key,
+            ApiKey {
+                id,
+                scope,
+                name: name.to_owned(),
+                created_at: now,
+                revoked_at: None,
+            },
+        ))
     }
 
     /// Every key, oldest first.
     pub async fn api_keys(&self) -> Result<Vec<ApiKey>, StoreError> {
-        const SELECT: &str =
-            "SELECT id, scope, name, created_at, revoked_at FROM reg_api_keys ORDER BY created_at, id";
+        const SELECT: &str = "SELECT id, scope, name, created_at, revoked_at FROM reg_api_keys ORDER BY created_at, id";
         on_pool!(self.db(), |pool, begin, pg| {
             sqlx::query(SELECT)
                 .fetch_all(pool)
@@ -123,7 +138,9 @@ impl Store {
                     let scope: String = r.try_get("scope")?;
                     Ok(ApiKey {
                         id: r.try_get("id")?,
-                        scope: scope.parse().map_err(|_| StoreError::corrupt("reg_api_keys.scope", scope))?,
+                        scope: scope
+                            .parse()
+                            .map_err(|_| StoreError::corrupt("reg_api_keys.scope", scope))?,
                         name: r.try_get("name")?,
                         created_at: r.try_get("created_at")?,
                         revoked_at: r.try_get("revoked_at")?,
@@ -138,22 +155,35 @@ impl Store {
         const UPDATE: &str =
             "UPDATE reg_api_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL";
         on_pool!(self.db(), |pool, begin, pg| {
-            Ok(sqlx::query(UPDATE).bind(id).bind(now).execute(pool).await?.rows_affected() == 1)
+            Ok(sqlx::query(UPDATE)
+                .bind(id)
+                .bind(now)
+                .execute(pool)
+                .await?
+                .rows_affected()
+                == 1)
         })
     }
 
     /// The scope of a presented key, or `None` when it is unknown or revoked.
     pub async fn authenticate(&self, key: &str) -> Result<Option<Scope>, StoreError> {
-        const SELECT: &str = "SELECT scope FROM reg_api_keys WHERE hash = $1 AND revoked_at IS NULL";
+        const SELECT: &str =
+            "SELECT scope FROM reg_api_keys WHERE hash = $1 AND revoked_at IS NULL";
         if key.len() > 128 {
             return Ok(None);
         }
         let digest = hash(key);
         on_pool!(self.db(), |pool, begin, pg| {
-            match sqlx::query(SELECT).bind(&digest[..]).fetch_optional(pool).await? {
+            match sqlx::query(SELECT)
+                .bind(&digest[..])
+                .fetch_optional(pool)
+                .await?
+            {
                 Some(row) => {
                     let scope: String = row.try_get("scope")?;
-                    Ok(Some(scope.parse().map_err(|_| StoreError::corrupt("reg_api_keys.scope", scope))?))
+                    Ok(Some(scope.parse().map_err(|_| {
+                        StoreError::corrupt("reg_api_keys.scope", scope)
+                    })?))
                 }
                 None => Ok(None),
             }

@@ -244,20 +244,33 @@ pub async fn open_store(url: &str) -> Result<Store, CliError> {
 }
 
 /// Builds the notary from `--signer-cert`, `--signer-key` and `--tsa-url`.
-pub fn notary(args: &SignerArgs, crypto: CryptoBackend, threads: usize, stamp: bool) -> Result<Notary, CliError> {
+pub fn notary(
+    args: &SignerArgs,
+    crypto: CryptoBackend,
+    threads: usize,
+    stamp: bool,
+) -> Result<Notary, CliError> {
     let (Some(cert), Some(key)) = (&args.signer_cert, &args.signer_key) else {
-        return Err(CliError::Usage("--signer-cert and --signer-key are required".into()));
+        return Err(CliError::Usage(
+            "--signer-cert and --signer-key are required".into(),
+        ));
     };
     let mut certs = keys::load_certs(cert)?;
     if certs.is_empty() {
-        return Err(CliError::Usage(format!("{}: no certificate", cert.display())));
+        return Err(CliError::Usage(format!(
+            "{}: no certificate",
+            cert.display()
+        )));
     }
     let signer_cert = certs.remove(0);
     let signer = keys::load_signer(key, SignerOptions::default(), crypto, threads)?;
     let proof = ProofSigner::new(signer.clone(), signer_cert, certs)
         .map_err(|e| CliError::Signer(format!("{}: {e}", cert.display())))?;
     let tsa = match (&args.tsa_url, stamp) {
-        (Some(url), true) => Some(TsaClient::new(url, TSA_TIMEOUT).map_err(|e| CliError::Usage(format!("--tsa-url: {e}")))?),
+        (Some(url), true) => Some(
+            TsaClient::new(url, TSA_TIMEOUT)
+                .map_err(|e| CliError::Usage(format!("--tsa-url: {e}")))?,
+        ),
         (None, true) => return Err(CliError::Usage("--tsa-url is required".into())),
         _ => None,
     };
@@ -278,7 +291,12 @@ pub async fn run_admin(command: Command, out: &mut dyn std::io::Write) -> Result
         let path = path.display().to_string();
         move |source| CliError::Io { path, source }
     };
-    let stdout = |r: std::io::Result<()>| r.map_err(|source| CliError::Io { path: "stdout".into(), source });
+    let stdout = |r: std::io::Result<()>| {
+        r.map_err(|source| CliError::Io {
+            path: "stdout".into(),
+            source,
+        })
+    };
     match command {
         Command::Serve(_) => Err(CliError::Usage("serve is not an admin command".into())),
         Command::ImportSightings(args) => {
@@ -305,7 +323,10 @@ pub async fn run_admin(command: Command, out: &mut dyn std::io::Write) -> Result
                 }
             }
             if failed > 0 {
-                return Err(CliError::Usage(format!("{failed} of {} files refused", args.files.len())));
+                return Err(CliError::Usage(format!(
+                    "{failed} of {} files refused",
+                    args.files.len()
+                )));
             }
             Ok(())
         }
@@ -318,12 +339,18 @@ pub async fn run_admin(command: Command, out: &mut dyn std::io::Write) -> Result
                 if line.is_empty() {
                     continue;
                 }
-                let imei = crate::domain::Imei::parse(line)
-                    .map_err(|e| CliError::Usage(format!("{}:{}: {e}", args.file.display(), n + 1)))?;
+                let imei = crate::domain::Imei::parse(line).map_err(|e| {
+                    CliError::Usage(format!("{}:{}: {e}", args.file.display(), n + 1))
+                })?;
                 imeis.push(imei.as_str().to_owned());
             }
             let added = store.add_to_blocklist(&imeis, now_secs()).await?;
-            stdout(writeln!(out, "{}: {} IMEIs, {added} new on the blocklist", args.file.display(), imeis.len()))
+            stdout(writeln!(
+                out,
+                "{}: {} IMEIs, {added} new on the blocklist",
+                args.file.display(),
+                imeis.len()
+            ))
         }
         Command::Freeze(args) => {
             let store = open_store(&args.db).await?;
@@ -333,7 +360,9 @@ pub async fn run_admin(command: Command, out: &mut dyn std::io::Write) -> Result
             let now = SystemTime::now();
             let frozen = store
                 .freeze(cutoff, now, async |content| {
-                    notary.sign(gica_pki::oid::CT_REGISTRY_SNAPSHOT, content, now, true).await
+                    notary
+                        .sign(gica_pki::oid::CT_REGISTRY_SNAPSHOT, content, now, true)
+                        .await
                 })
                 .await?;
             stdout(writeln!(
@@ -353,8 +382,16 @@ pub async fn run_admin(command: Command, out: &mut dyn std::io::Write) -> Result
         Command::ApiKey(ApiKeyCommand::List { db }) => {
             let store = open_store(&db).await?;
             for key in store.api_keys().await? {
-                let state = if key.revoked_at.is_some() { "revoked" } else { "active" };
-                stdout(writeln!(out, "{}\t{}\t{}\t{}", key.id, key.scope, state, key.name))?;
+                let state = if key.revoked_at.is_some() {
+                    "revoked"
+                } else {
+                    "active"
+                };
+                stdout(writeln!(
+                    out,
+                    "{}\t{}\t{}\t{}",
+                    key.id, key.scope, state, key.name
+                ))?;
             }
             Ok(())
         }
@@ -376,7 +413,11 @@ pub async fn run_admin(command: Command, out: &mut dyn std::io::Write) -> Result
                 out,
                 "{}: {} list, sequence {}, {} pairs",
                 args.out.display(),
-                if args.since.is_some() { "delta" } else { "full" },
+                if args.since.is_some() {
+                    "delta"
+                } else {
+                    "full"
+                },
                 list.sequence,
                 list.pairs.len()
             ))
@@ -407,11 +448,9 @@ impl ServeSettings {
             None => (CommonArgs::default(), ServeArgs::default()),
         };
         let common = args.common.resolve(&common_file)?;
-        let db = args
-            .db
-            .clone()
-            .or(file.db)
-            .ok_or_else(|| CliError::Usage("--db is required (sqlite:PATH or postgres://...)".into()))?;
+        let db = args.db.clone().or(file.db).ok_or_else(|| {
+            CliError::Usage("--db is required (sqlite:PATH or postgres://...)".into())
+        })?;
         let listen = match args.listen.or(file.listen) {
             Some(l) => l,
             None => DEFAULT_LISTEN
@@ -424,15 +463,29 @@ impl ServeSettings {
             tsa_url: args.signer.tsa_url.clone().or(file.signer.tsa_url),
         };
         let rules = Rules {
-            owner_limit: args.owner_limit.or(file.owner_limit).unwrap_or(Rules::default().owner_limit),
+            owner_limit: args
+                .owner_limit
+                .or(file.owner_limit)
+                .unwrap_or(Rules::default().owner_limit),
         };
-        Ok(Self { db, listen, signer, rules, common })
+        Ok(Self {
+            db,
+            listen,
+            signer,
+            rules,
+            common,
+        })
     }
 
     /// Opens the store and builds the registry these settings describe.
     pub async fn registry(&self) -> Result<Arc<Registry>, CliError> {
         let store = open_store(&self.db).await?;
-        let notary = notary(&self.signer, self.common.crypto, self.common.signing_threads, true)?;
+        let notary = notary(
+            &self.signer,
+            self.common.crypto,
+            self.common.signing_threads,
+            true,
+        )?;
         Ok(Arc::new(Registry::new(store, notary, self.rules)))
     }
 }

@@ -122,7 +122,11 @@ impl fmt::Display for ImportSummary {
             r.rows_bad,
             r.pairs,
             hex::encode(r.sha256),
-            if r.tsa_token.is_some() { "; time-stamped" } else { "" }
+            if r.tsa_token.is_some() {
+                "; time-stamped"
+            } else {
+                ""
+            }
         )?;
         if self.report.rows_bad() > 0 {
             write!(f, "{}", first_lines(&self.report))?;
@@ -162,8 +166,10 @@ fn read_file(
         indicatif::ProgressBar::hidden()
     };
     bar.set_style(
-        indicatif::ProgressStyle::with_template("{wide_bar} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        indicatif::ProgressStyle::with_template(
+            "{wide_bar} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     let file = std::fs::File::open(path)?;
     let reader = sightings::decode_sightings(bar.wrap_read(file))?;
@@ -204,7 +210,10 @@ pub async fn import_file(
     options: &ImportOptions,
     tsa: Option<&TsaClient>,
 ) -> Result<ImportSummary, ImportError> {
-    let io = |source| ImportError::Io { path: path.to_path_buf(), source };
+    let io = |source| ImportError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
     let owned = path.to_path_buf();
     let (sha256, len) = tokio::task::spawn_blocking(move || hash_file(&owned))
         .await
@@ -244,7 +253,10 @@ pub async fn import_file(
         Ok(r) => r,
         Err(source) => {
             tx.rollback().await?;
-            return Err(ImportError::File { path: path.to_path_buf(), source });
+            return Err(ImportError::File {
+                path: path.to_path_buf(),
+                source,
+            });
         }
     };
     if report.over_threshold(options.max_bad_share) {
@@ -260,7 +272,10 @@ pub async fn import_file(
             Ok(token) => Some(token),
             Err(e) => {
                 tx.rollback().await?;
-                return Err(ImportError::TimeStamp { path: path.to_path_buf(), message: e.to_string() });
+                return Err(ImportError::TimeStamp {
+                    path: path.to_path_buf(),
+                    message: e.to_string(),
+                });
             }
         },
         None => None,
@@ -268,7 +283,9 @@ pub async fn import_file(
     let file = FileRecord {
         sha256,
         operator: options.operator.clone(),
-        name: path.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
+        name: path
+            .file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
         rows_read: report.rows_read(),
         rows_accepted: report.rows_accepted(),
         rows_bad: report.rows_bad(),
@@ -279,10 +296,20 @@ pub async fn import_file(
         tsa_token,
     };
     match tx.commit(&file).await {
-        Ok(()) => Ok(ImportSummary { path: path.to_path_buf(), file, already_imported: false, report }),
+        Ok(()) => Ok(ImportSummary {
+            path: path.to_path_buf(),
+            file,
+            already_imported: false,
+            report,
+        }),
         // Another import of the same bytes committed first: its record stands.
         Err(e) if is_unique_violation(&e) => match store.file(&sha256).await? {
-            Some(file) => Ok(ImportSummary { path: path.to_path_buf(), file, already_imported: true, report: ImportReport::default() }),
+            Some(file) => Ok(ImportSummary {
+                path: path.to_path_buf(),
+                file,
+                already_imported: true,
+                report: ImportReport::default(),
+            }),
             None => Err(e.into()),
         },
         Err(e) => Err(e.into()),

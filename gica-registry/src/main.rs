@@ -41,12 +41,18 @@ async fn serve(mut args: gica_registry::cli::ServeArgs) -> Result<(), CliError> 
     let registry = settings.registry().await?;
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
-        .map_err(|source| CliError::Io { path: settings.listen.to_string(), source })?;
+        .map_err(|source| CliError::Io {
+            path: settings.listen.to_string(),
+            source,
+        })?;
     let addr = listener.local_addr().unwrap_or(settings.listen);
     let shutdown = gica_serve::shutdown_signal();
     if let Some(demo) = &demo {
         demo.print_examples(addr, &mut std::io::stdout())
-            .map_err(|source| CliError::Io { path: "stdout".into(), source })?;
+            .map_err(|source| CliError::Io {
+                path: "stdout".into(),
+                source,
+            })?;
     }
     println!("listening on http://{addr}/v1");
     tracing::info!(%addr, db = %gica_registry::cli::redact_url(&settings.db), "gica-registry started");
@@ -54,7 +60,10 @@ async fn serve(mut args: gica_registry::cli::ServeArgs) -> Result<(), CliError> 
     let result = server
         .serve(listener, shutdown)
         .await
-        .map_err(|source| CliError::Io { path: addr.to_string(), source });
+        .map_err(|source| CliError::Io {
+            path: addr.to_string(),
+            source,
+        });
     if let Some(demo) = demo {
         demo.stop().await;
     }

@@ -67,12 +67,21 @@ struct ErrorBody<'a> {
 fn json(status: StatusCode, value: &impl Serialize) -> HttpResponse {
     match serde_json::to_vec(value) {
         Ok(body) => respond(status, "application/json", body),
-        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, "internal", None, e.to_string()),
+        Err(e) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            None,
+            e.to_string(),
+        ),
     }
 }
 
 fn error(status: StatusCode, error: &str, field: Option<&str>, message: String) -> HttpResponse {
-    let body = ErrorBody { error, field, message };
+    let body = ErrorBody {
+        error,
+        field,
+        message,
+    };
     let bytes = serde_json::to_vec(&body).unwrap_or_else(|_| b"{\"error\":\"internal\"}".to_vec());
     respond(status, "application/json", bytes)
 }
@@ -91,7 +100,10 @@ impl Server {
         metrics.register("http_responses", "HTTP responses by status", http.clone());
         Self {
             registry,
-            limits: Limits { max_body: MAX_BODY, ..limits },
+            limits: Limits {
+                max_body: MAX_BODY,
+                ..limits
+            },
             metrics,
             decisions,
             http,
@@ -119,7 +131,11 @@ impl Server {
     }
 
     /// Answers one request.
-    pub async fn handle(self: Arc<Self>, req: Request<Incoming>, _peer: SocketAddr) -> HttpResponse {
+    pub async fn handle(
+        self: Arc<Self>,
+        req: Request<Incoming>,
+        _peer: SocketAddr,
+    ) -> HttpResponse {
         let response = self.route(req).await;
         self.http
             .get_or_create(&[("status", response.status().as_u16().to_string())])
@@ -173,12 +189,18 @@ impl Server {
                 },
                 Err(r) => r,
             },
-            (_, "/healthz" | "/metrics" | "/v1/devices/" | "/v1/export/full" | "/v1/export/delta") => {
-                gica_serve::method_not_allowed("GET")
-            }
+            (
+                _,
+                "/healthz" | "/metrics" | "/v1/devices/" | "/v1/export/full" | "/v1/export/delta",
+            ) => gica_serve::method_not_allowed("GET"),
             (_, "/v1/devices") => gica_serve::method_not_allowed("GET, POST"),
             (_, "/v1/ussd") => gica_serve::method_not_allowed("POST"),
-            _ => error(StatusCode::NOT_FOUND, "not-found", None, format!("no such resource: {path}")),
+            _ => error(
+                StatusCode::NOT_FOUND,
+                "not-found",
+                None,
+                format!("no such resource: {path}"),
+            ),
         }
     }
 
@@ -190,9 +212,16 @@ impl Server {
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(str::trim);
         let unauthorized = |message: &str| {
-            let mut r = error(StatusCode::UNAUTHORIZED, "unauthorized", None, message.into());
-            r.headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"gica-registry\""));
+            let mut r = error(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                None,
+                message.into(),
+            );
+            r.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"gica-registry\""),
+            );
             r
         };
         let Some(key) = key else {
@@ -236,10 +265,18 @@ impl Server {
 
     fn internal(&self, e: &RegistryError) -> HttpResponse {
         match e {
-            RegistryError::Input(i) => error(StatusCode::BAD_REQUEST, "bad-request", Some(i.field), i.message.clone()),
-            RegistryError::NoSnapshot => {
-                error(StatusCode::SERVICE_UNAVAILABLE, "no-snapshot", None, e.to_string())
-            }
+            RegistryError::Input(i) => error(
+                StatusCode::BAD_REQUEST,
+                "bad-request",
+                Some(i.field),
+                i.message.clone(),
+            ),
+            RegistryError::NoSnapshot => error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "no-snapshot",
+                None,
+                e.to_string(),
+            ),
             RegistryError::Sign(_) => {
                 tracing::warn!(error = %e, "receipt not signed; the decision is stored");
                 let mut r = error(
@@ -248,13 +285,20 @@ impl Server {
                     None,
                     "the decision is stored but its receipt could not be signed now; retry the same request".into(),
                 );
-                r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+                r.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
                 r
             }
             _ => {
                 tracing::error!(error = %e, "request failed");
-                let mut r = error(StatusCode::SERVICE_UNAVAILABLE, "unavailable", None, "try again later".into());
-                r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+                let mut r = error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    None,
+                    "try again later".into(),
+                );
+                r.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
                 r
             }
         }
@@ -272,11 +316,15 @@ impl Server {
             return;
         }
         if r.reasons.is_empty() {
-            self.decisions.get_or_create(&[("outcome", "approved"), ("reason", "none")]).inc();
+            self.decisions
+                .get_or_create(&[("outcome", "approved"), ("reason", "none")])
+                .inc();
         }
         for reason in &r.reasons {
             let code = Reason::from_code(&reason.code).map_or("other", Reason::code);
-            self.decisions.get_or_create(&[("outcome", "refused"), ("reason", code)]).inc();
+            self.decisions
+                .get_or_create(&[("outcome", "refused"), ("reason", code)])
+                .inc();
         }
     }
 
@@ -309,29 +357,53 @@ impl Server {
 
     async fn request(&self, code: &str, receipt: bool) -> HttpResponse {
         if code.len() != 10 || !code.bytes().all(|b| b.is_ascii_digit()) {
-            return error(StatusCode::NOT_FOUND, "not-found", None, "no such tracking code".into());
+            return error(
+                StatusCode::NOT_FOUND,
+                "not-found",
+                None,
+                "no such tracking code".into(),
+            );
         }
         match self.registry.request(code, SystemTime::now()).await {
             Ok(Some(outcome)) if receipt => {
                 let mut r = respond(StatusCode::OK, "application/pkcs7-mime", outcome.receipt);
-                if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{code}.p7m\"")) {
+                if let Ok(v) =
+                    HeaderValue::from_str(&format!("attachment; filename=\"{code}.p7m\""))
+                {
                     r.headers_mut().insert(header::CONTENT_DISPOSITION, v);
                 }
                 r
             }
             Ok(Some(outcome)) => json(StatusCode::OK, &DecisionView::of(&outcome.decided.receipt)),
-            Ok(None) => error(StatusCode::NOT_FOUND, "not-found", None, "no such tracking code".into()),
+            Ok(None) => error(
+                StatusCode::NOT_FOUND,
+                "not-found",
+                None,
+                "no such tracking code".into(),
+            ),
             Err(e) => self.internal(&e),
         }
     }
 
     async fn devices<B>(&self, req: &Request<B>) -> HttpResponse {
         let Some(owner) = query_param(req, "owner") else {
-            return error(StatusCode::BAD_REQUEST, "bad-request", Some("owner"), "give owner=NATIONAL-ID".into());
+            return error(
+                StatusCode::BAD_REQUEST,
+                "bad-request",
+                Some("owner"),
+                "give owner=NATIONAL-ID".into(),
+            );
         };
         let owner = match owner.parse::<crate::domain::NationalId>() {
             Ok(o) => o.to_string(),
-            Err(e) => return error(StatusCode::BAD_REQUEST, "bad-request", Some("owner"), e.to_string()),
+            Err(e) => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "bad-request",
+                    Some("owner"),
+                    e.to_string(),
+                );
+            }
         };
         #[derive(Serialize)]
         struct DeviceView {
@@ -355,7 +427,10 @@ impl Server {
                             imsi: d.imsi,
                             tracking_code: d.tracking_code,
                             registered_at: gica_pki::Rfc3339(
-                                SystemTime::UNIX_EPOCH + Duration::from_secs(u64::try_from(d.registered_at).unwrap_or(0)),
+                                SystemTime::UNIX_EPOCH
+                                    + Duration::from_secs(
+                                        u64::try_from(d.registered_at).unwrap_or(0),
+                                    ),
                             )
                             .to_string(),
                         })
@@ -373,7 +448,14 @@ impl Server {
         };
         let form = match ussd::Form::parse(&body) {
             Ok(f) => f,
-            Err(e) => return error(StatusCode::BAD_REQUEST, "bad-request", Some(e.field), e.message),
+            Err(e) => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "bad-request",
+                    Some(e.field),
+                    e.message,
+                );
+            }
         };
         let reply = match form.request() {
             Ok(request) => match self.registry.add_device(&request, SystemTime::now()).await {
@@ -418,7 +500,10 @@ impl Server {
             ),
             Err(e) => {
                 tracing::warn!(error = %e, "health check failed");
-                json(StatusCode::SERVICE_UNAVAILABLE, &serde_json::json!({"status": "database-unavailable"}))
+                json(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    &serde_json::json!({"status": "database-unavailable"}),
+                )
             }
         }
     }
@@ -434,7 +519,12 @@ fn json_error(e: &serde_json::Error) -> HttpResponse {
     let field = ["national_id", "imeis", "imsi", "msisdn"]
         .into_iter()
         .find(|f| message.contains(&format!("`{f}`")));
-    error(StatusCode::BAD_REQUEST, "bad-request", Some(field.unwrap_or("body")), message)
+    error(
+        StatusCode::BAD_REQUEST,
+        "bad-request",
+        Some(field.unwrap_or("body")),
+        message,
+    )
 }
 
 fn log_decision(outcome: &Outcome) {
@@ -442,7 +532,7 @@ fn log_decision(outcome: &Outcome) {
     let codes: Vec<&str> = r.reasons.iter().map(|x| x.code.as_str()).collect();
     tracing::info!(
         tracking_code = %r.tracking_code,
-        owner = %crate::domain::mask_digits(&r.owner),
+        owner = %crate::domain::NationalId::parse(&r.owner).map_or_else(|_| "?".to_owned(), |n| n.mask()),
         imeis = r.imeis.len(),
         decision = r.decision.as_str(),
         reasons = ?codes,

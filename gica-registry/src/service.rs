@@ -33,14 +33,20 @@ pub struct Notary {
 
 impl std::fmt::Debug for Notary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Notary").field("tsa", &self.tsa.is_some()).finish()
+        f.debug_struct("Notary")
+            .field("tsa", &self.tsa.is_some())
+            .finish()
     }
 }
 
 impl Notary {
     /// A notary signing with `signer` on `pool`, time-stamping through `tsa` when given.
     pub fn new(signer: ProofSigner, tsa: Option<TsaClient>, pool: SigningPool) -> Self {
-        Self { signer: Arc::new(signer), tsa, pool }
+        Self {
+            signer: Arc::new(signer),
+            tsa,
+            pool,
+        }
     }
 
     /// Signs `content` (DER) as a CMS SignedData of `content_type`, with an RFC 3161 token on
@@ -104,7 +110,10 @@ pub struct InputError {
 
 impl InputError {
     fn new(field: &'static str, message: impl std::fmt::Display) -> Self {
-        Self { field, message: message.to_string() }
+        Self {
+            field,
+            message: message.to_string(),
+        }
     }
 }
 
@@ -141,18 +150,27 @@ impl AddDevice {
             .parse()
             .map_err(|e| InputError::new("national_id", e))?;
         if self.imeis.is_empty() || self.imeis.len() > MAX_IMEIS {
-            return Err(InputError::new("imeis", format!("give 1 to {MAX_IMEIS} IMEIs")));
+            return Err(InputError::new(
+                "imeis",
+                format!("give 1 to {MAX_IMEIS} IMEIs"),
+            ));
         }
         let mut imeis: Vec<GivenImei> = Vec::with_capacity(self.imeis.len());
         for given in &self.imeis {
             if given.len() > MAX_IMEI_TEXT {
-                return Err(InputError::new("imeis", format!("an IMEI is at most {MAX_IMEI_TEXT} characters")));
+                return Err(InputError::new(
+                    "imeis",
+                    format!("an IMEI is at most {MAX_IMEI_TEXT} characters"),
+                ));
             }
             let body = given.parse::<Imei>().ok().map(|i| i.to_string());
             if body.is_some() && imeis.iter().any(|i| i.body == body) {
                 return Err(InputError::new("imeis", format!("{given} is given twice")));
             }
-            imeis.push(GivenImei { given: given.trim().to_owned(), body });
+            imeis.push(GivenImei {
+                given: given.trim().to_owned(),
+                body,
+            });
         }
         let imsi = self
             .imsi
@@ -169,7 +187,12 @@ impl AddDevice {
         if imsi.is_none() && msisdn.is_none() {
             return Err(InputError::new("msisdn", "give the SIM's imsi or msisdn"));
         }
-        Ok(Request { owner: owner.to_string(), imeis, imsi, msisdn })
+        Ok(Request {
+            owner: owner.to_string(),
+            imeis,
+            imsi,
+            msisdn,
+        })
     }
 }
 
@@ -194,7 +217,12 @@ pub struct Registry {
 impl Registry {
     /// A registry on `store`.
     pub fn new(store: Store, notary: Notary, rules: Rules) -> Self {
-        Self { store, notary, rules, snapshot: RwLock::new(None) }
+        Self {
+            store,
+            notary,
+            rules,
+            snapshot: RwLock::new(None),
+        }
     }
 
     /// The store.
@@ -211,14 +239,21 @@ impl Registry {
     pub async fn snapshot(&self) -> Result<Arc<LoadedSnapshot>, RegistryError> {
         const NEWEST: &str = "SELECT COALESCE(MAX(version), 0) AS v FROM reg_snapshots";
         let newest: i64 = on_pool!(self.store.db(), |pool, begin, pg| {
-            sqlx::query(NEWEST).fetch_one(pool).await?.try_get::<i64, _>("v")
+            sqlx::query(NEWEST)
+                .fetch_one(pool)
+                .await?
+                .try_get::<i64, _>("v")
         })?;
         if let Some(s) = self.snapshot.read().await.as_ref() {
             if i64::try_from(s.version()).ok() == Some(newest) {
                 return Ok(s.clone());
             }
         }
-        let loaded = self.store.newest_snapshot().await?.ok_or(RegistryError::NoSnapshot)?;
+        let loaded = self
+            .store
+            .newest_snapshot()
+            .await?
+            .ok_or(RegistryError::NoSnapshot)?;
         let loaded = Arc::new(loaded);
         *self.snapshot.write().await = Some(loaded.clone());
         Ok(loaded)
@@ -226,29 +261,52 @@ impl Registry {
 
     /// Decides an add-device request and returns the decision with its signed receipt. The
     /// same request under the same snapshot returns the same decision and receipt.
-    pub async fn add_device(&self, body: &AddDevice, now: SystemTime) -> Result<Outcome, RegistryError> {
+    pub async fn add_device(
+        &self,
+        body: &AddDevice,
+        now: SystemTime,
+    ) -> Result<Outcome, RegistryError> {
         let request = body.validate()?;
         let snapshot = self.snapshot().await?;
-        let decided = self.store.decide(&request, self.rules, &snapshot, now).await?;
+        let decided = self
+            .store
+            .decide(&request, self.rules, &snapshot, now)
+            .await?;
         let receipt = self.ensure_receipt(&decided, now).await?;
         Ok(Outcome { decided, receipt })
     }
 
     /// The signed receipt of a decision: the stored one, or made and stored now.
-    pub async fn ensure_receipt(&self, decided: &Decided, now: SystemTime) -> Result<Vec<u8>, RegistryError> {
+    pub async fn ensure_receipt(
+        &self,
+        decided: &Decided,
+        now: SystemTime,
+    ) -> Result<Vec<u8>, RegistryError> {
         if let Some(signed) = &decided.signed {
             return Ok(signed.clone());
         }
         let signed = self
             .notary
-            .sign(gica_pki::oid::CT_REGISTRY_RECEIPT, decided.content.clone(), now, true)
+            .sign(
+                gica_pki::oid::CT_REGISTRY_RECEIPT,
+                decided.content.clone(),
+                now,
+                true,
+            )
             .await
             .map_err(RegistryError::Sign)?;
-        Ok(self.store.store_receipt(&decided.receipt.tracking_code, &signed).await?)
+        Ok(self
+            .store
+            .store_receipt(&decided.receipt.tracking_code, &signed)
+            .await?)
     }
 
     /// The decision with this tracking code, and its receipt (made now if it was missing).
-    pub async fn request(&self, tracking_code: &str, now: SystemTime) -> Result<Option<Outcome>, RegistryError> {
+    pub async fn request(
+        &self,
+        tracking_code: &str,
+        now: SystemTime,
+    ) -> Result<Option<Outcome>, RegistryError> {
         let Some(decided) = self.store.request(tracking_code).await? else {
             return Ok(None);
         };
@@ -258,7 +316,11 @@ impl Registry {
 
     /// The export list: every approved pair (`since` = None) or those approved after `since`,
     /// signed.
-    pub async fn export(&self, since: Option<u64>, now: SystemTime) -> Result<(PairList, Vec<u8>), RegistryError> {
+    pub async fn export(
+        &self,
+        since: Option<u64>,
+        now: SystemTime,
+    ) -> Result<(PairList, Vec<u8>), RegistryError> {
         let list = self.store.pair_list(since, now).await?;
         let content = der::Encode::to_der(&list).map_err(|e| StoreError::corrupt("export", e))?;
         let signed = self
@@ -273,7 +335,11 @@ impl Registry {
 impl Store {
     /// The approved pairs up to the newest change (full), or after `since` (delta), read in
     /// one transaction so the sequence number and the pairs agree.
-    pub async fn pair_list(&self, since: Option<u64>, now: SystemTime) -> Result<PairList, StoreError> {
+    pub async fn pair_list(
+        &self,
+        since: Option<u64>,
+        now: SystemTime,
+    ) -> Result<PairList, StoreError> {
         const SEQ: &str = "SELECT value FROM reg_counters WHERE name = 'device_seq'";
         const PAIRS: &str = "SELECT imei, imsi FROM reg_devices WHERE seq > $1 AND seq <= $2 \
              ORDER BY imei, imsi";
@@ -281,19 +347,38 @@ impl Store {
         let (sequence, pairs) = on_pool!(self.db(), |pool, begin, pg| {
             // A read transaction: one consistent view of the counter and the rows.
             let mut tx = pool.begin().await?;
-            let sequence: i64 = sqlx::query(SEQ).fetch_one(&mut *tx).await?.try_get("value")?;
-            let rows = sqlx::query(PAIRS).bind(from).bind(sequence).fetch_all(&mut *tx).await?;
+            let sequence: i64 = sqlx::query(SEQ)
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get("value")?;
+            let rows = sqlx::query(PAIRS)
+                .bind(from)
+                .bind(sequence)
+                .fetch_all(&mut *tx)
+                .await?;
             tx.commit().await?;
             let pairs = rows
                 .iter()
-                .map(|r| Ok(PairEntry { imei: r.try_get("imei")?, imsi: r.try_get("imsi")? }))
+                .map(|r| {
+                    Ok(PairEntry {
+                        imei: r.try_get("imei")?,
+                        imsi: r.try_get("imsi")?,
+                    })
+                })
                 .collect::<Result<Vec<_>, StoreError>>()?;
             Ok::<_, StoreError>((sequence, pairs))
         })?;
-        let secs = now.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        let secs = now
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
         Ok(PairList {
-            kind: if since.is_some() { ListKind::Delta } else { ListKind::Full },
-            sequence: u64::try_from(sequence).map_err(|_| StoreError::corrupt("device_seq", sequence))?,
+            kind: if since.is_some() {
+                ListKind::Delta
+            } else {
+                ListKind::Full
+            },
+            sequence: u64::try_from(sequence)
+                .map_err(|_| StoreError::corrupt("device_seq", sequence))?,
             since,
             produced_at: GeneralizedTime::from_unix_duration(Duration::from_secs(secs))
                 .map_err(|e| StoreError::corrupt("time", e))?,
@@ -341,7 +426,10 @@ impl DecisionView {
             reasons: receipt
                 .reasons
                 .iter()
-                .map(|r| ReasonView { code: r.code.clone(), imei: r.imei.clone() })
+                .map(|r| ReasonView {
+                    code: r.code.clone(),
+                    imei: r.imei.clone(),
+                })
                 .collect(),
             imeis: receipt.imeis.clone(),
             decided_at,

@@ -50,7 +50,10 @@ impl Form {
         for (k, v) in form_urlencoded::parse(body) {
             let v = v.trim().to_owned();
             if v.len() > 182 {
-                return Err(InputError { field: "text", message: format!("{k} is too long") });
+                return Err(InputError {
+                    field: "text",
+                    message: format!("{k} is too long"),
+                });
             }
             match k.as_ref() {
                 "msisdn" => form.msisdn = Some(v),
@@ -62,15 +65,26 @@ impl Form {
                     form.lang = match v.as_str() {
                         "en" => Lang::En,
                         "fa" | "" => Lang::Fa,
-                        _ => return Err(InputError { field: "lang", message: "fa or en".into() }),
+                        _ => {
+                            return Err(InputError {
+                                field: "lang",
+                                message: "fa or en".into(),
+                            });
+                        }
                     }
                 }
                 _ => {}
             }
         }
-        form.text = text.ok_or(InputError { field: "text", message: "missing".into() })?;
+        form.text = text.ok_or(InputError {
+            field: "text",
+            message: "missing".into(),
+        })?;
         if form.msisdn.is_none() && form.imsi.is_none() {
-            return Err(InputError { field: "msisdn", message: "give the SIM's msisdn or imsi".into() });
+            return Err(InputError {
+                field: "msisdn",
+                message: "give the SIM's msisdn or imsi".into(),
+            });
         }
         Ok(form)
     }
@@ -81,7 +95,10 @@ impl Form {
             .text
             .strip_prefix('*')
             .and_then(|t| t.strip_suffix('#'))
-            .ok_or_else(|| InputError { field: "text", message: "dial *4444*IMEI#".into() })?;
+            .ok_or_else(|| InputError {
+                field: "text",
+                message: "dial *4444*IMEI#".into(),
+            })?;
         let mut parts = code.split('*');
         let _service = parts.next();
         let mut fields: Vec<String> = parts.map(str::to_owned).collect();
@@ -96,7 +113,10 @@ impl Form {
             }
         };
         if fields.is_empty() || fields.len() > MAX_IMEIS {
-            return Err(InputError { field: "imeis", message: format!("give 1 to {MAX_IMEIS} IMEIs") });
+            return Err(InputError {
+                field: "imeis",
+                message: format!("give 1 to {MAX_IMEIS} IMEIs"),
+            });
         }
         Ok(AddDevice {
             national_id,
@@ -110,14 +130,20 @@ impl Form {
 fn reason_text(reason: Option<Reason>, lang: Lang) -> &'static str {
     match (reason, lang) {
         (Some(Reason::InvalidImei), Lang::Fa) => "شماره IMEI نادرست است",
-        (Some(Reason::NotSeenBeforeCutoff), Lang::Fa) => "گوشی پیش از آغاز طرح رجیستری در شبکه دیده نشده است",
-        (Some(Reason::SeenWithOtherSim), Lang::Fa) => "گوشی با سیم‌کارت دیگری دیده شده است؛ با همان سیم‌کارت درخواست دهید",
+        (Some(Reason::NotSeenBeforeCutoff), Lang::Fa) => {
+            "گوشی پیش از آغاز طرح رجیستری در شبکه دیده نشده است"
+        }
+        (Some(Reason::SeenWithOtherSim), Lang::Fa) => {
+            "گوشی با سیم‌کارت دیگری دیده شده است؛ با همان سیم‌کارت درخواست دهید"
+        }
         (Some(Reason::RegisteredToAnotherOwner), Lang::Fa) => "گوشی به نام شخص دیگری ثبت شده است",
         (Some(Reason::Blocklisted), Lang::Fa) => "گوشی در فهرست مسدود است",
         (Some(Reason::OwnerLimit), Lang::Fa) => "سقف تعداد گوشی‌های شما پر است",
         (_, Lang::Fa) => "درخواست رد شد",
         (Some(Reason::InvalidImei), Lang::En) => "invalid IMEI",
-        (Some(Reason::NotSeenBeforeCutoff), Lang::En) => "not seen on a network before the registry started",
+        (Some(Reason::NotSeenBeforeCutoff), Lang::En) => {
+            "not seen on a network before the registry started"
+        }
         (Some(Reason::SeenWithOtherSim), Lang::En) => "seen with another SIM; use that SIM",
         (Some(Reason::RegisteredToAnotherOwner), Lang::En) => "registered to another owner",
         (Some(Reason::Blocklisted), Lang::En) => "on the blocklist",
@@ -131,7 +157,10 @@ fn bounded(s: String) -> String {
     if s.chars().count() <= MAX_REPLY {
         return s;
     }
-    s.chars().take(MAX_REPLY - 1).chain(std::iter::once('…')).collect()
+    s.chars()
+        .take(MAX_REPLY - 1)
+        .chain(std::iter::once('…'))
+        .collect()
 }
 
 /// The reply for a decision.
@@ -139,12 +168,20 @@ pub fn reply(receipt: &DeviceReceipt, lang: Lang) -> String {
     let code = &receipt.tracking_code;
     let text = match (receipt.decision, lang) {
         (Decision::Approved, Lang::Fa) => format!("گوشی شما ثبت شد. کد رهگیری: {code}"),
-        (Decision::Approved, Lang::En) => format!("Your phone is registered. Tracking code: {code}"),
+        (Decision::Approved, Lang::En) => {
+            format!("Your phone is registered. Tracking code: {code}")
+        }
         (Decision::Refused, _) => {
-            let first = receipt.reasons.first().and_then(|r| Reason::from_code(&r.code));
+            let first = receipt
+                .reasons
+                .first()
+                .and_then(|r| Reason::from_code(&r.code));
             match lang {
                 Lang::Fa => format!("رد شد: {}. کد رهگیری: {code}", reason_text(first, lang)),
-                Lang::En => format!("Refused: {}. Tracking code: {code}", reason_text(first, lang)),
+                Lang::En => format!(
+                    "Refused: {}. Tracking code: {code}",
+                    reason_text(first, lang)
+                ),
             }
         }
     };
@@ -154,7 +191,9 @@ pub fn reply(receipt: &DeviceReceipt, lang: Lang) -> String {
 /// The reply for a malformed request.
 pub fn input_error(e: &InputError, lang: Lang) -> String {
     bounded(match (e.field, lang) {
-        ("national_id", Lang::Fa) => "کد ملی نادرست است. *4444*کدملی*IMEI# را شماره‌گیری کنید".to_owned(),
+        ("national_id", Lang::Fa) => {
+            "کد ملی نادرست است. *4444*کدملی*IMEI# را شماره‌گیری کنید".to_owned()
+        }
         ("imeis", Lang::Fa) => "شماره IMEI را وارد کنید: *4444*IMEI#".to_owned(),
         (_, Lang::Fa) => "درخواست نادرست است. *4444*IMEI# را شماره‌گیری کنید".to_owned(),
         (field, Lang::En) => format!("Invalid {field}: {}. Dial *4444*IMEI#", e.message),
@@ -181,21 +220,40 @@ mod tests {
         assert_eq!(req.national_id, "0012345679");
         assert_eq!(req.imeis, vec!["490154203237518".to_owned()]);
         assert_eq!(form.lang, Lang::Fa);
-        let form = Form::parse(b"msisdn=989121234567&national_id=0012345679&text=*4444*1*2%23&lang=en").unwrap();
+        let form =
+            Form::parse(b"msisdn=989121234567&national_id=0012345679&text=*4444*1*2%23&lang=en")
+                .unwrap();
         let req = form.request().unwrap();
         assert_eq!(req.imeis, vec!["1".to_owned(), "2".to_owned()]);
         assert_eq!(form.lang, Lang::En);
         assert_eq!(Form::parse(b"msisdn=1").unwrap_err().field, "text");
         assert_eq!(Form::parse(b"text=*4444*1%23").unwrap_err().field, "msisdn");
-        assert_eq!(Form::parse(b"msisdn=1&text=4444").unwrap().request().unwrap_err().field, "text");
-        assert_eq!(Form::parse(b"msisdn=1&text=*4444*1%23").unwrap().request().unwrap_err().field, "national_id");
+        assert_eq!(
+            Form::parse(b"msisdn=1&text=4444")
+                .unwrap()
+                .request()
+                .unwrap_err()
+                .field,
+            "text"
+        );
+        assert_eq!(
+            Form::parse(b"msisdn=1&text=*4444*1%23")
+                .unwrap()
+                .request()
+                .unwrap_err()
+                .field,
+            "national_id"
+        );
     }
 
     #[test]
     fn every_reply_fits_160_characters() {
         for lang in [Lang::Fa, Lang::En] {
             for reason in Reason::ALL {
-                let text = format!("{}. Tracking code: 1234567890 ............", reason_text(Some(reason), lang));
+                let text = format!(
+                    "{}. Tracking code: 1234567890 ............",
+                    reason_text(Some(reason), lang)
+                );
                 assert!(bounded(text).chars().count() <= MAX_REPLY);
                 assert!(reason_text(Some(reason), lang).chars().count() + 40 <= MAX_REPLY);
             }
