@@ -151,7 +151,7 @@ impl LoadedSnapshot {
         chunk_roots: &[u8],
         signed: Vec<u8>,
     ) -> Result<Self, StoreError> {
-        if chunk_roots.len() % merkle::HASH_LEN != 0 {
+        if !chunk_roots.len().is_multiple_of(merkle::HASH_LEN) {
             return Err(StoreError::corrupt(
                 "reg_snapshots.chunk_roots length",
                 chunk_roots.len(),

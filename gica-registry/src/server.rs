@@ -40,6 +40,9 @@ const KEY_CACHE_TTL: Duration = Duration::from_secs(5);
 /// Most keys remembered at once.
 const KEY_CACHE_MAX: usize = 1024;
 
+/// Recent verdicts on presented keys, by the key's SHA-256.
+type KeyCache = HashMap<[u8; 32], (Option<Scope>, Instant)>;
+
 /// The server's state.
 pub struct Server {
     registry: Arc<Registry>,
@@ -47,7 +50,7 @@ pub struct Server {
     metrics: Metrics,
     decisions: Family<[(&'static str, &'static str); 2], Counter>,
     http: Family<[(&'static str, String); 1], Counter>,
-    keys: Mutex<HashMap<[u8; 32], (Option<Scope>, Instant)>>,
+    keys: Mutex<KeyCache>,
 }
 
 impl std::fmt::Debug for Server {
@@ -243,12 +246,11 @@ impl Server {
     async fn scope_of(&self, key: &str) -> Result<Option<Scope>, RegistryError> {
         use sha2::Digest;
         let digest: [u8; 32] = sha2::Sha256::digest(key.as_bytes()).into();
-        if let Ok(cache) = self.keys.lock() {
-            if let Some((scope, at)) = cache.get(&digest) {
-                if at.elapsed() < KEY_CACHE_TTL {
-                    return Ok(*scope);
-                }
-            }
+        if let Ok(cache) = self.keys.lock()
+            && let Some((scope, at)) = cache.get(&digest)
+            && at.elapsed() < KEY_CACHE_TTL
+        {
+            return Ok(*scope);
         }
         let scope = self.registry.store().authenticate(key).await?;
         if let Ok(mut cache) = self.keys.lock() {
@@ -341,9 +343,16 @@ impl Server {
             Ok(b) => b,
             Err(r) => return r,
         };
-        let request: AddDevice = match serde_json::from_slice(&body) {
+        let request = match AddDevice::from_json(&body) {
             Ok(r) => r,
-            Err(e) => return json_error(&e),
+            Err(e) => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "bad-request",
+                    Some(e.field),
+                    e.message,
+                );
+            }
         };
         match self.registry.add_device(&request, SystemTime::now()).await {
             Ok(outcome) => {
@@ -511,20 +520,6 @@ impl Server {
     async fn metrics_page(&self) -> HttpResponse {
         gica_serve::metrics_response(&self.metrics)
     }
-}
-
-/// A JSON body that did not parse: 400 naming the field when serde can.
-fn json_error(e: &serde_json::Error) -> HttpResponse {
-    let message = e.to_string();
-    let field = ["national_id", "imeis", "imsi", "msisdn"]
-        .into_iter()
-        .find(|f| message.contains(&format!("`{f}`")));
-    error(
-        StatusCode::BAD_REQUEST,
-        "bad-request",
-        Some(field.unwrap_or("body")),
-        message,
-    )
 }
 
 fn log_decision(outcome: &Outcome) {

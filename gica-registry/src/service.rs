@@ -142,6 +142,49 @@ impl From<sqlx::Error> for RegistryError {
 }
 
 impl AddDevice {
+    /// Parses a JSON body; an error names the field that is missing or has the wrong type.
+    pub fn from_json(body: &[u8]) -> Result<Self, InputError> {
+        let value: serde_json::Value = serde_json::from_slice(body)
+            .map_err(|e| InputError::new("body", format!("not JSON: {e}")))?;
+        let Some(object) = value.as_object() else {
+            return Err(InputError::new("body", "expected a JSON object"));
+        };
+        for key in object.keys() {
+            if !["national_id", "imeis", "imsi", "msisdn"].contains(&key.as_str()) {
+                return Err(InputError::new("body", format!("unknown field {key:?}")));
+            }
+        }
+        let text = |field: &'static str| -> Result<Option<String>, InputError> {
+            match object.get(field) {
+                None | Some(serde_json::Value::Null) => Ok(None),
+                Some(serde_json::Value::String(s)) => Ok(Some(s.clone())),
+                Some(_) => Err(InputError::new(field, "expected a string")),
+            }
+        };
+        let national_id =
+            text("national_id")?.ok_or_else(|| InputError::new("national_id", "missing"))?;
+        let imeis = match object.get("imeis") {
+            None | Some(serde_json::Value::Null) => {
+                return Err(InputError::new("imeis", "missing"));
+            }
+            Some(serde_json::Value::Array(items)) => items
+                .iter()
+                .map(|i| {
+                    i.as_str()
+                        .map(str::to_owned)
+                        .ok_or_else(|| InputError::new("imeis", "expected strings"))
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+            Some(_) => return Err(InputError::new("imeis", "expected an array of strings")),
+        };
+        Ok(Self {
+            national_id,
+            imeis,
+            imsi: text("imsi")?,
+            msisdn: text("msisdn")?,
+        })
+    }
+
     /// Validates the fields; an IMEI that does not parse is not an error here but a refusal
     /// (`invalid-imei`) in the decision.
     pub fn validate(&self) -> Result<Request, InputError> {
@@ -244,10 +287,10 @@ impl Registry {
                 .await?
                 .try_get::<i64, _>("v")
         })?;
-        if let Some(s) = self.snapshot.read().await.as_ref() {
-            if i64::try_from(s.version()).ok() == Some(newest) {
-                return Ok(s.clone());
-            }
+        if let Some(s) = self.snapshot.read().await.as_ref()
+            && i64::try_from(s.version()).ok() == Some(newest)
+        {
+            return Ok(s.clone());
         }
         let loaded = self
             .store
@@ -441,5 +484,48 @@ impl DecisionView {
     /// Whether it was approved.
     pub fn approved(&self) -> bool {
         self.decision == Decision::Approved.as_str()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_errors_name_the_field() {
+        let field = |body: &str| AddDevice::from_json(body.as_bytes()).map_err(|e| e.field);
+        assert_eq!(field("nope"), Err("body"));
+        assert_eq!(field("[]"), Err("body"));
+        assert_eq!(field(r#"{"imeis":["1"]}"#), Err("national_id"));
+        assert_eq!(
+            field(r#"{"national_id":1,"imeis":["1"]}"#),
+            Err("national_id")
+        );
+        assert_eq!(field(r#"{"national_id":"1"}"#), Err("imeis"));
+        assert_eq!(field(r#"{"national_id":"1","imeis":"x"}"#), Err("imeis"));
+        assert_eq!(field(r#"{"national_id":"1","imeis":[1]}"#), Err("imeis"));
+        assert_eq!(
+            field(r#"{"national_id":"1","imeis":["1"],"imsi":5}"#),
+            Err("imsi")
+        );
+        assert_eq!(
+            field(r#"{"national_id":"1","imeis":["1"],"extra":5}"#),
+            Err("body")
+        );
+        let ok = AddDevice::from_json(
+            br#"{"national_id":"0012345679","imeis":["490154203237518"],"msisdn":"09121234567"}"#,
+        );
+        let request = ok.as_ref().map(AddDevice::validate);
+        assert!(matches!(request, Ok(Ok(_))), "{request:?}");
+        let bad_imsi = AddDevice {
+            imsi: Some("12".into()),
+            ..ok.clone().unwrap_or_default()
+        };
+        assert_eq!(bad_imsi.validate().map_err(|e| e.field).err(), Some("imsi"));
+        let no_sim = AddDevice {
+            msisdn: None,
+            ..ok.unwrap_or_default()
+        };
+        assert_eq!(no_sim.validate().map_err(|e| e.field).err(), Some("msisdn"));
     }
 }
