@@ -50,6 +50,8 @@ pub struct Server {
     metrics: Metrics,
     decisions: Family<[(&'static str, &'static str); 2], Counter>,
     http: Family<[(&'static str, String); 1], Counter>,
+    import_rows:
+        Family<[(&'static str, &'static str); 1], prometheus_client::metrics::gauge::Gauge>,
     keys: Mutex<KeyCache>,
 }
 
@@ -101,6 +103,15 @@ impl Server {
         );
         let http = Family::<[(&'static str, String); 1], Counter>::default();
         metrics.register("http_responses", "HTTP responses by status", http.clone());
+        let import_rows = Family::<
+            [(&'static str, &'static str); 1],
+            prometheus_client::metrics::gauge::Gauge,
+        >::default();
+        metrics.register(
+            "import_rows",
+            "Sightings rows of the imported files by result (accepted, bad), read from the database at each scrape",
+            import_rows.clone(),
+        );
         Self {
             registry,
             limits: Limits {
@@ -110,6 +121,7 @@ impl Server {
             metrics,
             decisions,
             http,
+            import_rows,
             keys: Mutex::new(HashMap::new()),
         }
     }
@@ -518,6 +530,17 @@ impl Server {
     }
 
     async fn metrics_page(&self) -> HttpResponse {
+        match self.registry.store().import_totals().await {
+            Ok((accepted, bad)) => {
+                self.import_rows
+                    .get_or_create(&[("result", "accepted")])
+                    .set(accepted);
+                self.import_rows
+                    .get_or_create(&[("result", "bad")])
+                    .set(bad);
+            }
+            Err(e) => tracing::warn!(error = %e, "import totals for /metrics"),
+        }
         gica_serve::metrics_response(&self.metrics)
     }
 }

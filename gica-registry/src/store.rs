@@ -440,6 +440,16 @@ impl Store {
         })
     }
 
+    /// Rows accepted and rows refused over every imported file.
+    pub async fn import_totals(&self) -> Result<(i64, i64), StoreError> {
+        const SUM: &str = "SELECT CAST(COALESCE(SUM(rows_accepted), 0) AS BIGINT) AS a, \
+             CAST(COALESCE(SUM(rows_bad), 0) AS BIGINT) AS b FROM reg_files";
+        on_pool!(&self.db, |pool, begin, pg| {
+            let row = sqlx::query(SUM).fetch_one(pool).await?;
+            Ok((row.try_get("a")?, row.try_get("b")?))
+        })
+    }
+
     /// Number of entries in `table` (one of the registry's), for reports and tests.
     pub async fn count(&self, table: Table) -> Result<u64, StoreError> {
         let sql = format!("SELECT COUNT(*) AS n FROM {}", table.name());
