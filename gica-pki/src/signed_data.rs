@@ -228,6 +228,22 @@ pub(crate) fn signer_info_version_ok(si: &SignerInfo) -> bool {
     si.version == want
 }
 
+/// The SignerInfo's version fits its sid, and its digest algorithm is among the SignedData's
+/// digestAlgorithms; the error says which rule failed.
+pub(crate) fn check_signer_info_form(sd: &SignedData, si: &SignerInfo) -> Result<(), &'static str> {
+    if !signer_info_version_ok(si) {
+        return Err("SignerInfo version does not match its sid (RFC 5652 5.3)");
+    }
+    if !sd
+        .digest_algorithms
+        .iter()
+        .any(|a| a.oid == si.digest_alg.oid)
+    {
+        return Err("the signer's digest algorithm is not in digestAlgorithms");
+    }
+    Ok(())
+}
+
 /// The single value of the single attribute of type `oid`, if present.
 pub(crate) fn attr_value(
     attrs: &Attributes,

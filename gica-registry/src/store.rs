@@ -6,159 +6,96 @@
 use gica_store::{Component, Db, Migration, StoreError};
 use sqlx::Row as _;
 
+/// The registry's first schema, written once for both backends: `$blob` is the binary type
+/// (`BLOB` or `BYTEA`) and `$norowid` SQLite's `WITHOUT ROWID` (clustered on the primary key)
+/// or nothing.
+macro_rules! schema_v1 {
+    ($blob:literal, $norowid:literal) => {
+        &[
+            concat!("CREATE TABLE reg_files (
+                sha256 ", $blob, " PRIMARY KEY CHECK (length(sha256) = 32),
+                operator TEXT NOT NULL,
+                name TEXT NOT NULL,
+                rows_read BIGINT NOT NULL,
+                rows_accepted BIGINT NOT NULL,
+                rows_bad BIGINT NOT NULL,
+                pairs BIGINT NOT NULL,
+                imported_at BIGINT NOT NULL,
+                tsa_token ", $blob, "
+            )"),
+            // Days since 1970-01-01 (UTC) for the dates operators report.
+            concat!("CREATE TABLE reg_sightings (
+                imei TEXT NOT NULL,
+                imsi TEXT NOT NULL,
+                msisdn TEXT NOT NULL,
+                first_seen INTEGER NOT NULL,
+                last_seen INTEGER NOT NULL,
+                operator TEXT NOT NULL,
+                rat TEXT NOT NULL,
+                PRIMARY KEY (imei, imsi, msisdn)
+            )", $norowid),
+            concat!("CREATE TABLE reg_snapshots (
+                version BIGINT PRIMARY KEY CHECK (version > 0),
+                cutoff BIGINT NOT NULL,
+                tree_size BIGINT NOT NULL,
+                root ", $blob, " NOT NULL,
+                chunk_roots ", $blob, " NOT NULL,
+                signed ", $blob, " NOT NULL,
+                created_at BIGINT NOT NULL
+            )"),
+            concat!("CREATE TABLE reg_leaves (
+                version BIGINT NOT NULL,
+                idx BIGINT NOT NULL,
+                imei TEXT NOT NULL,
+                imsi TEXT NOT NULL,
+                PRIMARY KEY (version, idx)
+            )", $norowid),
+            "CREATE UNIQUE INDEX reg_leaves_pair ON reg_leaves (version, imei, imsi)",
+            concat!("CREATE TABLE reg_blocklist (imei TEXT PRIMARY KEY, added_at BIGINT NOT NULL)", $norowid),
+            concat!("CREATE TABLE reg_requests (
+                tracking_code TEXT PRIMARY KEY,
+                request_key ", $blob, " NOT NULL UNIQUE,
+                owner TEXT NOT NULL,
+                decision TEXT NOT NULL CHECK (decision IN ('approved', 'refused')),
+                content ", $blob, " NOT NULL,
+                receipt ", $blob, ",
+                snapshot_version BIGINT NOT NULL,
+                created_at BIGINT NOT NULL
+            )"),
+            "CREATE INDEX reg_requests_owner ON reg_requests (owner)",
+            "CREATE TABLE reg_devices (
+                imei TEXT PRIMARY KEY,
+                owner TEXT NOT NULL,
+                imsi TEXT NOT NULL,
+                msisdn TEXT,
+                tracking_code TEXT NOT NULL,
+                seq BIGINT NOT NULL UNIQUE,
+                registered_at BIGINT NOT NULL
+            )",
+            "CREATE INDEX reg_devices_owner ON reg_devices (owner)",
+            "CREATE TABLE reg_owners (owner TEXT PRIMARY KEY, devices BIGINT NOT NULL CHECK (devices >= 0))",
+            "CREATE TABLE reg_counters (name TEXT PRIMARY KEY, value BIGINT NOT NULL)",
+            "INSERT INTO reg_counters (name, value) VALUES ('device_seq', 0)",
+            concat!("CREATE TABLE reg_api_keys (
+                id TEXT PRIMARY KEY,
+                hash ", $blob, " NOT NULL UNIQUE,
+                scope TEXT NOT NULL CHECK (scope IN ('portal', 'ussd', 'export', 'admin')),
+                name TEXT NOT NULL,
+                created_at BIGINT NOT NULL,
+                revoked_at BIGINT
+            )"),
+        ]
+    };
+}
+
 /// The registry's migrations (component `registry`).
 pub const MIGRATIONS: Component = Component {
     name: "registry",
     migrations: &[Migration {
         version: 1,
         name: "files, sightings, snapshots, leaves, blocklist, requests, devices, owners, counters, api keys",
-        sqlite: &[
-            "CREATE TABLE reg_files (
-                sha256 BLOB PRIMARY KEY CHECK (length(sha256) = 32),
-                operator TEXT NOT NULL,
-                name TEXT NOT NULL,
-                rows_read BIGINT NOT NULL,
-                rows_accepted BIGINT NOT NULL,
-                rows_bad BIGINT NOT NULL,
-                pairs BIGINT NOT NULL,
-                imported_at BIGINT NOT NULL,
-                tsa_token BLOB
-            )",
-            // Days since 1970-01-01 (UTC) for the dates operators report.
-            "CREATE TABLE reg_sightings (
-                imei TEXT NOT NULL,
-                imsi TEXT NOT NULL,
-                msisdn TEXT NOT NULL,
-                first_seen INTEGER NOT NULL,
-                last_seen INTEGER NOT NULL,
-                operator TEXT NOT NULL,
-                rat TEXT NOT NULL,
-                PRIMARY KEY (imei, imsi, msisdn)
-            ) WITHOUT ROWID",
-            "CREATE TABLE reg_snapshots (
-                version BIGINT PRIMARY KEY CHECK (version > 0),
-                cutoff BIGINT NOT NULL,
-                tree_size BIGINT NOT NULL,
-                root BLOB NOT NULL,
-                chunk_roots BLOB NOT NULL,
-                signed BLOB NOT NULL,
-                created_at BIGINT NOT NULL
-            )",
-            "CREATE TABLE reg_leaves (
-                version BIGINT NOT NULL,
-                idx BIGINT NOT NULL,
-                imei TEXT NOT NULL,
-                imsi TEXT NOT NULL,
-                PRIMARY KEY (version, idx)
-            ) WITHOUT ROWID",
-            "CREATE UNIQUE INDEX reg_leaves_pair ON reg_leaves (version, imei, imsi)",
-            "CREATE TABLE reg_blocklist (imei TEXT PRIMARY KEY, added_at BIGINT NOT NULL) WITHOUT ROWID",
-            "CREATE TABLE reg_requests (
-                tracking_code TEXT PRIMARY KEY,
-                request_key BLOB NOT NULL UNIQUE,
-                owner TEXT NOT NULL,
-                decision TEXT NOT NULL CHECK (decision IN ('approved', 'refused')),
-                content BLOB NOT NULL,
-                receipt BLOB,
-                snapshot_version BIGINT NOT NULL,
-                created_at BIGINT NOT NULL
-            )",
-            "CREATE INDEX reg_requests_owner ON reg_requests (owner)",
-            "CREATE TABLE reg_devices (
-                imei TEXT PRIMARY KEY,
-                owner TEXT NOT NULL,
-                imsi TEXT NOT NULL,
-                msisdn TEXT,
-                tracking_code TEXT NOT NULL,
-                seq BIGINT NOT NULL UNIQUE,
-                registered_at BIGINT NOT NULL
-            )",
-            "CREATE INDEX reg_devices_owner ON reg_devices (owner)",
-            "CREATE TABLE reg_owners (owner TEXT PRIMARY KEY, devices BIGINT NOT NULL CHECK (devices >= 0))",
-            "CREATE TABLE reg_counters (name TEXT PRIMARY KEY, value BIGINT NOT NULL)",
-            "INSERT INTO reg_counters (name, value) VALUES ('device_seq', 0)",
-            "CREATE TABLE reg_api_keys (
-                id TEXT PRIMARY KEY,
-                hash BLOB NOT NULL UNIQUE,
-                scope TEXT NOT NULL CHECK (scope IN ('portal', 'ussd', 'export', 'admin')),
-                name TEXT NOT NULL,
-                created_at BIGINT NOT NULL,
-                revoked_at BIGINT
-            )",
-        ],
-        postgres: &[
-            "CREATE TABLE reg_files (
-                sha256 BYTEA PRIMARY KEY CHECK (length(sha256) = 32),
-                operator TEXT NOT NULL,
-                name TEXT NOT NULL,
-                rows_read BIGINT NOT NULL,
-                rows_accepted BIGINT NOT NULL,
-                rows_bad BIGINT NOT NULL,
-                pairs BIGINT NOT NULL,
-                imported_at BIGINT NOT NULL,
-                tsa_token BYTEA
-            )",
-            "CREATE TABLE reg_sightings (
-                imei TEXT NOT NULL,
-                imsi TEXT NOT NULL,
-                msisdn TEXT NOT NULL,
-                first_seen INTEGER NOT NULL,
-                last_seen INTEGER NOT NULL,
-                operator TEXT NOT NULL,
-                rat TEXT NOT NULL,
-                PRIMARY KEY (imei, imsi, msisdn)
-            )",
-            "CREATE TABLE reg_snapshots (
-                version BIGINT PRIMARY KEY CHECK (version > 0),
-                cutoff BIGINT NOT NULL,
-                tree_size BIGINT NOT NULL,
-                root BYTEA NOT NULL,
-                chunk_roots BYTEA NOT NULL,
-                signed BYTEA NOT NULL,
-                created_at BIGINT NOT NULL
-            )",
-            "CREATE TABLE reg_leaves (
-                version BIGINT NOT NULL,
-                idx BIGINT NOT NULL,
-                imei TEXT NOT NULL,
-                imsi TEXT NOT NULL,
-                PRIMARY KEY (version, idx)
-            )",
-            "CREATE UNIQUE INDEX reg_leaves_pair ON reg_leaves (version, imei, imsi)",
-            "CREATE TABLE reg_blocklist (imei TEXT PRIMARY KEY, added_at BIGINT NOT NULL)",
-            "CREATE TABLE reg_requests (
-                tracking_code TEXT PRIMARY KEY,
-                request_key BYTEA NOT NULL UNIQUE,
-                owner TEXT NOT NULL,
-                decision TEXT NOT NULL CHECK (decision IN ('approved', 'refused')),
-                content BYTEA NOT NULL,
-                receipt BYTEA,
-                snapshot_version BIGINT NOT NULL,
-                created_at BIGINT NOT NULL
-            )",
-            "CREATE INDEX reg_requests_owner ON reg_requests (owner)",
-            "CREATE TABLE reg_devices (
-                imei TEXT PRIMARY KEY,
-                owner TEXT NOT NULL,
-                imsi TEXT NOT NULL,
-                msisdn TEXT,
-                tracking_code TEXT NOT NULL,
-                seq BIGINT NOT NULL UNIQUE,
-                registered_at BIGINT NOT NULL
-            )",
-            "CREATE INDEX reg_devices_owner ON reg_devices (owner)",
-            "CREATE TABLE reg_owners (owner TEXT PRIMARY KEY, devices BIGINT NOT NULL CHECK (devices >= 0))",
-            "CREATE TABLE reg_counters (name TEXT PRIMARY KEY, value BIGINT NOT NULL)",
-            "INSERT INTO reg_counters (name, value) VALUES ('device_seq', 0)",
-            "CREATE TABLE reg_api_keys (
-                id TEXT PRIMARY KEY,
-                hash BYTEA NOT NULL UNIQUE,
-                scope TEXT NOT NULL CHECK (scope IN ('portal', 'ussd', 'export', 'admin')),
-                name TEXT NOT NULL,
-                created_at BIGINT NOT NULL,
-                revoked_at BIGINT
-            )",
-        ],
+        sqlite: schema_v1!("BLOB", " WITHOUT ROWID"),
+        postgres: schema_v1!("BYTEA", ""),
     }],
 };
 

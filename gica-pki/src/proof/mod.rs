@@ -334,20 +334,7 @@ impl Parsed {
                 "SignedData version is not the one RFC 5652 5.1 requires",
             ));
         }
-        if !signed_data::signer_info_version_ok(si) {
-            return Err(ProofError::Structure(
-                "SignerInfo version does not match its sid (RFC 5652 5.3)",
-            ));
-        }
-        if !sd
-            .digest_algorithms
-            .iter()
-            .any(|a| a.oid == si.digest_alg.oid)
-        {
-            return Err(ProofError::Structure(
-                "the signer's digest algorithm is not in digestAlgorithms",
-            ));
-        }
+        signed_data::check_signer_info_form(&sd, si).map_err(ProofError::Structure)?;
         let attrs = si
             .signed_attrs
             .as_ref()

@@ -22,7 +22,7 @@ use crate::{
     algorithm::SignatureError,
     cert::{self, CertificateError, PathError, PathOptions},
     oid,
-    signed_data::{CmsError, check_ess, check_signer_info, sid_names, signer_info_version_ok},
+    signed_data::{CmsError, check_ess, check_signer_info, check_signer_info_form, sid_names},
 };
 
 /// Why a time-stamp response or token did not verify.
@@ -390,20 +390,7 @@ impl ParsedToken {
         let [si] = sd.signer_infos.0.as_slice() else {
             return Err(VerifyError::Token("a token has exactly one SignerInfo"));
         };
-        if !signer_info_version_ok(si) {
-            return Err(VerifyError::Token(
-                "SignerInfo version does not match its sid (RFC 5652 5.3)",
-            ));
-        }
-        if !sd
-            .digest_algorithms
-            .iter()
-            .any(|a| a.oid == si.digest_alg.oid)
-        {
-            return Err(VerifyError::Token(
-                "the signer's digest algorithm is not in digestAlgorithms",
-            ));
-        }
+        check_signer_info_form(&sd, si).map_err(VerifyError::Token)?;
         let certificates = sd
             .certificates
             .iter()
