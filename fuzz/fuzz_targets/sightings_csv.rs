@@ -7,9 +7,7 @@
 use std::io::{BufRead, Cursor};
 
 use gica_registry::domain::{Date, Imei, Imsi, Msisdn};
-use gica_registry::sightings::{
-    HEADER, PairBatch, ReadError, SightingsReader, decode_sightings,
-};
+use gica_registry::sightings::{HEADER, PairBatch, ReadError, SightingsReader, decode_sightings};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -7,6 +7,10 @@
 //! bounded in lines ([`DEFAULT_MAX_LINES`]). [`SightingsReader::fill`] feeds a [`PairBatch`]
 //! and an [`ImportReport`]; the store upserts each drained batch.
 //!
+//! Speed, one core of the 2-core CI machine, release build: about 1.8 million rows a second
+//! from memory, 1.2 million from a gzip file (10 million rows in 8.4 s, peak RSS 242 MB with
+//! a 1,000,000-pair batch); the `ten_million_rows_gzip` test measures it.
+//!
 //! ```
 //! use gica_registry::sightings::{Filled, ImportReport, PairBatch, SightingsReader};
 //! let csv = "date,imei,imsi,msisdn,rat\n\
@@ -780,7 +784,8 @@ pub struct BatchFull {
 
 /// Sightings folded by [`Pair`], up to a capacity, for the store to upsert in chunks.
 ///
-/// Memory is about 100 bytes a pair: 1,000,000 pairs is about 100 MB.
+/// Memory is reserved up front: about 81 bytes a slot, in a power of two of slots at least
+/// 8/7 of the capacity (a capacity of 100,000 reserves about 11 MB; 1,000,000 about 170 MB).
 ///
 /// ```
 /// use gica_registry::sightings::{PairBatch, Rat, Sighting};
