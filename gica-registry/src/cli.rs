@@ -503,3 +503,55 @@ pub fn redact_url(url: &str) -> String {
         _ => url.to_owned(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn config_files_take_the_flags_names_and_flags_win() {
+        let text = "db = 'sqlite:/tmp/r.db'\nlisten = '127.0.0.1:9999'\nsigner-cert = 'c.pem'\n\
+                    signer-key = 'k.pem'\ntsa-url = 'http://t/tsa'\nowner-limit = 3\nmax-body = 4096\n";
+        let (common, file): (CommonArgs, ServeArgs) =
+            gica_serve::config::parse_config(text).unwrap();
+        assert_eq!(common.max_body, Some(4096));
+        assert_eq!(file.db.as_deref(), Some("sqlite:/tmp/r.db"));
+        assert_eq!(file.signer.tsa_url.as_deref(), Some("http://t/tsa"));
+        assert_eq!(file.owner_limit, Some(3));
+        let misspelt = gica_serve::config::parse_config::<ServeArgs>("owner-limt = 3");
+        assert!(misspelt.is_err(), "{misspelt:?}");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("registry.toml");
+        std::fs::write(&path, text).unwrap();
+        let cli = Cli::parse_from([
+            "gica-registry",
+            "serve",
+            "--config",
+            path.to_str().unwrap(),
+            "--owner-limit",
+            "5",
+        ]);
+        let Command::Serve(args) = cli.command else {
+            panic!("serve")
+        };
+        let settings = ServeSettings::resolve(&args).unwrap();
+        assert_eq!(settings.rules.owner_limit, 5);
+        assert_eq!(settings.listen.port(), 9999);
+        assert_eq!(settings.common.limits.max_body, 4096);
+        assert_eq!(
+            settings.signer.signer_key.as_deref(),
+            Some(Path::new("k.pem"))
+        );
+    }
+
+    #[test]
+    fn database_passwords_stay_out_of_logs() {
+        assert_eq!(
+            redact_url("postgres://reg:s3cret@db:5432/r"),
+            "postgres://reg:***@db:5432/r"
+        );
+        assert_eq!(redact_url("postgres://reg@db/r"), "postgres://reg@db/r");
+        assert_eq!(redact_url("sqlite:/var/lib/r.db"), "sqlite:/var/lib/r.db");
+    }
+}

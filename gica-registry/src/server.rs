@@ -32,9 +32,6 @@ use crate::decide::Reason;
 use crate::service::{AddDevice, DecisionView, Outcome, Registry, RegistryError};
 use crate::ussd;
 
-/// Largest JSON or form body accepted.
-pub const MAX_BODY: usize = 8 * 1024;
-
 /// How long a key's verdict is remembered (a revoked key stops working within this).
 const KEY_CACHE_TTL: Duration = Duration::from_secs(5);
 /// Most keys remembered at once.
@@ -114,10 +111,7 @@ impl Server {
         );
         Self {
             registry,
-            limits: Limits {
-                max_body: MAX_BODY,
-                ..limits
-            },
+            limits,
             metrics,
             decisions,
             http,
