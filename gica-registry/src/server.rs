@@ -343,7 +343,7 @@ impl Server {
         };
         let request: AddDevice = match serde_json::from_slice(&body) {
             Ok(r) => r,
-            Err(e) => return json_error(&e),
+            Err(e) => return json_error(&e, &body),
         };
         match self.registry.add_device(&request, SystemTime::now()).await {
             Ok(outcome) => {
@@ -513,16 +513,41 @@ impl Server {
     }
 }
 
-/// A JSON body that did not parse: 400 naming the field when serde can.
-fn json_error(e: &serde_json::Error) -> HttpResponse {
+/// A JSON body that did not parse: 400 naming the field. serde names a missing or unknown
+/// field in its message (an unknown one's message also lists the known ones), but not a field
+/// of the wrong type: that one is found by looking at the body as a JSON value.
+fn json_error(e: &serde_json::Error, body: &[u8]) -> HttpResponse {
     let message = e.to_string();
-    let field = ["national_id", "imeis", "imsi", "msisdn"]
-        .into_iter()
-        .find(|f| message.contains(&format!("`{f}`")));
+    let unknown = message
+        .strip_prefix("unknown field `")
+        .and_then(|r| r.split('`').next())
+        .filter(|f| f.len() <= 64);
+    let mistyped = || match serde_json::from_slice::<serde_json::Value>(body).ok()? {
+        serde_json::Value::Object(map) => map.into_iter().find_map(|(k, v)| {
+            let fits = match k.as_str() {
+                "national_id" => v.is_string(),
+                "imeis" => v
+                    .as_array()
+                    .is_some_and(|a| a.iter().all(|i| i.is_string())),
+                "imsi" | "msisdn" => v.is_string() || v.is_null(),
+                _ => true,
+            };
+            (!fits).then_some(k)
+        }),
+        _ => None,
+    };
+    let field = match unknown {
+        Some(f) => Some(f.to_owned()),
+        None => ["national_id", "imeis", "imsi", "msisdn"]
+            .into_iter()
+            .find(|f| message.contains(&format!("`{f}`")))
+            .map(str::to_owned)
+            .or_else(mistyped),
+    };
     error(
         StatusCode::BAD_REQUEST,
         "bad-request",
-        Some(field.unwrap_or("body")),
+        Some(field.as_deref().unwrap_or("body")),
         message,
     )
 }
