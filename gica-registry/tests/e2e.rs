@@ -1329,7 +1329,7 @@ fn keys_scopes_and_malformed_requests_store_nothing() {
         (json!({"national_id": national_id(2001), "imeis": body(0), "imsi": imsi(0)}).to_string(), 400, "imeis"),
         (json!({"national_id": 12345, "imeis": [body(0)], "imsi": imsi(0)}).to_string(), 400, "national_id"),
         (json!({"national_id": national_id(2001), "imeis": [body(0)], "imsi": 432}).to_string(), 400, "imsi"),
-        (json!({"national_id": national_id(2001), "imeis": [body(0)], "imsi": imsi(0), "owner": "x"}).to_string(), 400, "owner"),
+        (json!({"national_id": national_id(2001), "imeis": [body(0)], "imsi": imsi(0), "owner": "x"}).to_string(), 400, "body"),
         (json!({"national_id": "0012345678", "imeis": [body(0)], "imsi": imsi(0)}).to_string(), 400, "national_id"),
         (json!({"national_id": national_id(2001), "imeis": [], "imsi": imsi(0)}).to_string(), 400, "imeis"),
         (json!({"national_id": national_id(2001), "imeis": (0..5).map(body).collect::<Vec<_>>(), "imsi": imsi(0)}).to_string(), 400, "imeis"),
@@ -1338,7 +1338,7 @@ fn keys_scopes_and_malformed_requests_store_nothing() {
         (json!({"national_id": national_id(2001), "imeis": [body(0)]}).to_string(), 400, "msisdn"),
         (json!({"national_id": national_id(2001), "imeis": ["1".repeat(40)], "imsi": imsi(0)}).to_string(), 400, "imeis"),
     ];
-    let big = json!({"national_id": national_id(2001), "imeis": [body(0)], "imsi": imsi(0), "pad": "x".repeat(9000)});
+    let big = json!({"national_id": national_id(2001), "imeis": [body(0)], "imsi": imsi(0), "pad": "x".repeat(17 * 1024)});
     cases.push((big.to_string(), 413, "body"));
     for (text, status, field) in &cases {
         let r = http(
