@@ -573,6 +573,120 @@ fn show_tells_receipts_snapshots_and_export_lists_apart() {
     gica(&["receipt", "show", &junk]).expect(3, &["junk.p7m: not a signed object"]);
 }
 
+/// Receipts the registry's own code decides: sightings into a SQLite store, `freeze` (a
+/// tree of 70 pairs, over one chunk of 64, signed and stamped), `decide`, then the receipt
+/// signed as the notary signs it.
+#[test]
+fn receipts_the_registry_decides_verify_against_its_frozen_snapshot() {
+    use gica_registry::{
+        decide::Rules,
+        demo,
+        service::AddDevice,
+        store::{FileRecord, SeenPair, Store},
+    };
+    let reg = Registry::new();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let owner = demo::national_id(123_456_789);
+    let (imei_a, imsi, msisdn) = demo::pair(20);
+    let (imei_b, _, _) = demo::pair(21); // the same phone's second IMEI, the same SIM
+    let (unseen, _, _) = demo::pair(500);
+    let now = SystemTime::now();
+    let (snapshot, approved, refused) = rt.block_on(async {
+        let url = format!("sqlite:{}", s(&reg.dir.path().join("registry.db")));
+        let store = Store::open(&url).await.expect("store");
+        let seen: Vec<SeenPair> = (0..70)
+            .map(|i| {
+                let (imei, imsi, msisdn) = demo::pair(i);
+                SeenPair {
+                    imei: imei[..14].to_string(),
+                    imsi,
+                    msisdn,
+                    first: 18_000,
+                    last: 18_100,
+                    rat: "4G".into(),
+                }
+            })
+            .collect();
+        let mut tx = store.begin_import().await.expect("import");
+        tx.upsert("mci", &seen).await.expect("upsert");
+        tx.commit(&FileRecord {
+            sha256: [7; 32],
+            operator: "mci".into(),
+            name: "sightings.csv".into(),
+            rows_read: 70,
+            rows_accepted: 70,
+            rows_bad: 0,
+            pairs: 70,
+            imported_at: 0,
+            tsa_token: None,
+        })
+        .await
+        .expect("commit");
+        let cutoff = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let frozen = store
+            .freeze(cutoff, now, async |content: Vec<u8>| {
+                Ok::<_, gica_pki::BoxError>(reg.sign(oid::CT_REGISTRY_SNAPSHOT, &content, true))
+            })
+            .await
+            .expect("freeze");
+        assert_eq!(frozen.tree_size, 70);
+        let snap = store
+            .newest_snapshot()
+            .await
+            .expect("snapshot")
+            .expect("frozen");
+        let decide = async |imeis: Vec<String>| {
+            let request = AddDevice {
+                national_id: owner.clone(),
+                imeis,
+                imsi: Some(imsi.clone()),
+                msisdn: Some(msisdn.clone()),
+            }
+            .validate()
+            .expect("valid request");
+            store
+                .decide(&request, Rules::default(), &snap, now)
+                .await
+                .expect("decide")
+        };
+        let approved = decide(vec![imei_a.clone(), imei_b.clone()]).await;
+        let refused = decide(vec![unseen.clone()]).await;
+        (frozen.signed, approved, refused)
+    });
+    assert_eq!(approved.receipt.decision, Decision::Approved);
+    assert_eq!(approved.receipt.proofs.len(), 2);
+    assert_eq!(refused.receipt.decision, Decision::Refused);
+    let snapshot = reg.write("frozen.p7m", &snapshot);
+    let approved_file = reg.write(
+        "decided-approval.p7m",
+        &reg.sign(oid::CT_REGISTRY_RECEIPT, &approved.content, true),
+    );
+    let run = verify(&approved_file, &["--snapshot", &snapshot]);
+    run.expect(
+        0,
+        &[
+            &format!(
+                "verified: receipt {}: approved for owner {owner}",
+                approved.receipt.tracking_code
+            ),
+            &imei_a[..14],
+            &imei_b[..14],
+            "leaf_index=20, result=included",
+            "leaf_index=21, result=included",
+            "matches ",
+        ],
+    );
+    let refused_file = reg.write(
+        "decided-refusal.p7m",
+        &reg.sign(oid::CT_REGISTRY_RECEIPT, &refused.content, true),
+    );
+    verify(&refused_file, &["--snapshot", &snapshot])
+        .expect(0, &["refused for owner", "code=not-seen-before-cutoff"]);
+}
+
 /// The registry objects written for the fuzz target's seeds (testdata/registry/).
 fn vectors(reg: &Registry) -> Vec<(&'static str, Vec<u8>)> {
     let snapshot = RegistrySnapshot {
