@@ -34,13 +34,15 @@
 #                    code, date, rat
 #   sightings_csv <- hand-written sightings CSVs: good rows, one of every bad-row cause, CRLF,
 #                    quoted fields, a BOM; the same body without its header; one gzip'd
+#   receipt       <- the committed testdata/registry/*.der: a DeviceReceipt approval with two
+#                    inclusion proofs and a refusal, a RegistrySnapshot, full and delta PairLists
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 ts="$here/../testdata/ts"
 corpus="$here/corpus"
 pki="$here/../testdata/pki"
-targets="tsp_request tsp_response tst_info ocsp_request ocsp_response ocsp_get_path crl crl_parse pkcs11_uri merkle_proof proof_verify imei sightings_csv"
+targets="tsp_request tsp_response tst_info ocsp_request ocsp_response ocsp_get_path crl crl_parse pkcs11_uri merkle_proof proof_verify imei sightings_csv receipt"
 for t in $targets; do mkdir -p "$corpus/$t"; done
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -212,6 +214,7 @@ printf '\xef\xbb\xbfDATE, IMEI ,imsi,msisdn,rat\n2021-03-01,490154203237518,4321
     > "$s/bom.csv"
 sed 1d "$s/rows.csv" > "$s/body-only.csv"
 gzip -9 -n -c "$s/rows.csv" > "$s/rows.csv.gz"
+cp "$here/../testdata/registry/"*.der "$corpus/receipt/"
 
 for t in $targets; do
     echo "seed.sh: $corpus/$t: $(ls "$corpus/$t" | wc -l) files (seeds plus anything fuzzing added)"

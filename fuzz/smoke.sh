@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds every fuzz target (`cargo fuzz list`: tsp_request, tsp_response, tst_info,
 # ocsp_request, ocsp_response, ocsp_get_path, crl, crl_parse, pkcs11_uri, merkle_proof,
-# proof_verify, imei, sightings_csv) and runs each for N seconds (default 20)
+# proof_verify, imei, sightings_csv, receipt) and runs each for N seconds (default 20)
 # from the seeded corpus.
 # Exits non-zero if a build fails or any target crashes, times out or runs out of memory;
 # the reproducer is then in fuzz/artifacts/<target>/.

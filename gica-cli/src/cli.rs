@@ -11,8 +11,8 @@ Exit codes:
   2  status unknown (the responder or CRL does not know the certificate)
   3  usage or I/O error (file missing, network unreachable, bad flag)";
 
-/// gica: time-stamps, OCSP, CRLs and certificate paths, checked the way RFC 3161, 6960 and
-/// 5280 say.
+/// gica: time-stamps, OCSP, CRLs, certificate paths and signed registry receipts, checked the
+/// way RFC 3161, 5652, 6960, 5280 and 9162 say.
 #[derive(Debug, Parser)]
 #[command(name = "gica", version, after_help = EXIT_CODES, propagate_version = true)]
 pub struct Cli {
@@ -40,6 +40,9 @@ pub enum Command {
     /// Certificate paths.
     #[command(subcommand)]
     Cert(CertCommand),
+    /// Device registry receipts, snapshots and export lists.
+    #[command(subcommand)]
+    Receipt(ReceiptCommand),
     /// Prints a shell completion script.
     #[command(after_help = "Example:\n  gica completions bash > /etc/bash_completion.d/gica")]
     Completions {
@@ -249,4 +252,52 @@ pub struct CertVerify {
     /// anchor, as `-crl_check_all`).
     #[arg(long)]
     pub leaf_only: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReceiptCommand {
+    /// Verifies a device registry receipt: the registry's signature and certificate path,
+    /// the time-stamp on it, its content, and each inclusion proof against the snapshot root.
+    #[command(after_help = "\
+Example:
+  gica receipt verify receipt.p7m --anchors root.pem
+  gica receipt verify receipt.p7m --anchors root.pem --snapshot snapshot.p7m --json")]
+    Verify(ReceiptVerify),
+    /// Shows a receipt, snapshot or export list (told apart by eContentType), unverified.
+    #[command(after_help = "Example:\n  gica receipt show receipt.p7m")]
+    Show {
+        /// The signed object (CMS SignedData, DER or PEM).
+        file: PathBuf,
+        /// List every pair of an export list (default: the first 10).
+        #[arg(long)]
+        entries: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ReceiptVerify {
+    /// The receipt (CMS SignedData, DER or PEM).
+    pub receipt: PathBuf,
+    /// Trusted root certificates for the registry's signing certificate (and for the TSA,
+    /// unless --tsa-anchors is given).
+    #[arg(long, value_name = "ROOTS.pem")]
+    pub anchors: PathBuf,
+    /// Intermediate certificates the receipt does not carry.
+    #[arg(long, value_name = "CHAIN.pem")]
+    pub untrusted: Vec<PathBuf>,
+    /// Trusted roots for the time-stamp authority, when they differ from --anchors.
+    #[arg(long, value_name = "ROOTS.pem")]
+    pub tsa_anchors: Option<PathBuf>,
+    /// The registry's signed snapshot: it must verify and name the same version, size and
+    /// root as the receipt.
+    #[arg(long, value_name = "SNAPSHOT.p7m")]
+    pub snapshot: Option<PathBuf>,
+    /// When the paths must be valid: gentime (default: at the token's genTime, as CAdES-T),
+    /// now, or an RFC 3339 time (then at genTime and at that time).
+    #[arg(long, value_name = "gentime|now|RFC3339", default_value = "gentime")]
+    pub at: String,
+    /// CRLs (file or URL) as revocation evidence for the registry's and the TSA's chains;
+    /// once given, every certificate below an anchor must be covered.
+    #[arg(long, value_name = "FILE|URL")]
+    pub crl: Vec<String>,
 }

@@ -1,5 +1,5 @@
-//! `gica`: a command-line client for RFC 3161 time-stamps, OCSP, CRLs and certificate paths,
-//! built on `gica-pki`.
+//! `gica`: a command-line client for RFC 3161 time-stamps, OCSP, CRLs, certificate paths and
+//! the device registry's signed receipts, built on `gica-pki`.
 //!
 //! Every verdict is on the first line of the output; `--json` prints one object for scripts.
 //! Exit codes: 0 verified / good, 1 failed / revoked, 2 unknown, 3 usage or I/O error.
@@ -12,6 +12,7 @@ mod fmt;
 mod input;
 mod net;
 mod ocsp;
+mod receipt;
 mod report;
 mod ts;
 
@@ -20,7 +21,7 @@ use std::{process::ExitCode, time::SystemTime};
 use clap::{CommandFactory, Parser};
 
 use crate::{
-    cli::{CertCommand, Cli, Command, CrlCommand, OcspCommand, TsCommand},
+    cli::{CertCommand, Cli, Command, CrlCommand, OcspCommand, ReceiptCommand, TsCommand},
     net::Http,
     report::{CliError, Code, Report},
 };
@@ -49,6 +50,8 @@ fn main() -> ExitCode {
         Command::Crl(CrlCommand::Show { source, entries }) => crl::show(source, *entries, &http),
         Command::Crl(CrlCommand::Verify(a)) => crl::verify(a, &http, now),
         Command::Cert(CertCommand::Verify(a)) => cert::verify(a, &http, now),
+        Command::Receipt(ReceiptCommand::Verify(a)) => receipt::verify(a, &http, now),
+        Command::Receipt(ReceiptCommand::Show { file, entries }) => receipt::show(file, *entries),
         Command::Completions { shell } => {
             clap_complete::generate(*shell, &mut Cli::command(), "gica", &mut std::io::stdout());
             return ExitCode::SUCCESS;

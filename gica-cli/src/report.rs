@@ -40,6 +40,14 @@ pub enum CliError {
         /// A suggestion.
         hint: Option<String>,
     },
+    /// No verdict could be reached (exit 2): a revocation status nobody gave.
+    #[error("{message}")]
+    Unknown {
+        /// What is unknown.
+        message: String,
+        /// What to give so it is known.
+        hint: Option<String>,
+    },
 }
 
 impl CliError {
@@ -54,6 +62,7 @@ impl CliError {
         match self {
             Self::Usage(_) | Self::Io(_) => Code::Usage,
             Self::Failed { .. } => Code::Failed,
+            Self::Unknown { .. } => Code::Unknown,
         }
     }
 }
@@ -145,10 +154,14 @@ impl Report {
     pub fn from_error(e: &CliError) -> Self {
         let verdict = match e {
             CliError::Failed { .. } => "FAILED",
+            CliError::Unknown { .. } => "unknown",
             _ => "error",
         };
         let mut r = Report::new(e.code(), verdict, e.to_string());
         if let CliError::Failed {
+            hint: Some(hint), ..
+        }
+        | CliError::Unknown {
             hint: Some(hint), ..
         } = e
         {
@@ -232,6 +245,15 @@ mod tests {
         assert_eq!(
             Report::from_error(&CliError::Io("x".into())).code(),
             Code::Usage
+        );
+        let u = Report::from_error(&CliError::Unknown {
+            message: "revocation".into(),
+            hint: Some("give --crl".into()),
+        });
+        assert_eq!(u.code(), Code::Unknown);
+        assert!(
+            u.to_text()
+                .starts_with("unknown: revocation\nnote: give --crl")
         );
     }
 }

@@ -11,4 +11,5 @@ mod cert;
 mod crl;
 mod io;
 mod ocsp;
+mod receipt;
 mod ts;
