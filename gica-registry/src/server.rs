@@ -8,6 +8,7 @@
 //! | `GET /v1/devices?owner=ID` | portal | the owner's devices |
 //! | `POST /v1/ussd` | ussd | `text/plain`, at most 160 characters |
 //! | `GET /v1/export/full`, `GET /v1/export/delta?since=N` | export | signed `PairList` DER |
+//! | `GET /v1/snapshots/latest` | none | the newest signed snapshot (DER) |
 //! | `/healthz`, `/metrics` | none | |
 //!
 //! A missing or unknown key is 401, a key without the scope 403.
@@ -158,6 +159,7 @@ impl Server {
         match (method, path.as_str()) {
             (Method::GET, "/healthz") => self.health().await,
             (Method::GET, "/metrics") => self.metrics_page().await,
+            (Method::GET, "/v1/snapshots/latest") => self.latest_snapshot().await,
             (Method::POST, "/v1/devices") => match self.authorize(&req, Scope::Portal).await {
                 Ok(()) => self.add_device(req).await,
                 Err(r) => r,
@@ -496,6 +498,21 @@ impl Server {
                 let mut r = respond(StatusCode::OK, "application/pkcs7-mime", signed);
                 if let Ok(v) = HeaderValue::from_str(&list.sequence.to_string()) {
                     r.headers_mut().insert("x-gica-sequence", v);
+                }
+                r
+            }
+            Err(e) => self.internal(&e),
+        }
+    }
+
+    /// The newest signed snapshot: public (a size and a root), for `gica receipt verify
+    /// --snapshot`.
+    async fn latest_snapshot(&self) -> HttpResponse {
+        match self.registry.snapshot().await {
+            Ok(s) => {
+                let mut r = respond(StatusCode::OK, "application/pkcs7-mime", s.signed.clone());
+                if let Ok(v) = HeaderValue::from_str(&s.version().to_string()) {
+                    r.headers_mut().insert("x-gica-snapshot-version", v);
                 }
                 r
             }
