@@ -78,6 +78,9 @@ pub enum IssueError {
     /// Building or signing the certificate failed.
     #[error("issuing failed: {0}")]
     Pki(#[from] gica_pki::Error),
+    /// The request's CSR fails the proof-of-possession or key check.
+    #[error(transparent)]
+    Csr(#[from] crate::check::CsrError),
     /// Encoding an extension failed.
     #[error("encoding failed: {0}")]
     Der(#[from] der::Error),
@@ -182,6 +185,20 @@ impl ExchangeCa {
         params.extended_key_usage = Some((false, vec![ID_KP_CLIENT_AUTH]));
         params.extra_extensions = vec![ext(&policies)?, ext(&aia)?, ext(&cdp)?];
         Ok(params.signed_by(subject_key, &self.cert, self.key.as_ref())?)
+    }
+
+    /// [`ExchangeCa::issue`] for the key of a PKCS#10 request, checked again here
+    /// ([`crate::check::verify_csr`]) so no path issues without proof of possession.
+    pub fn issue_from_csr(
+        &self,
+        csr_der: &[u8],
+        agency: &str,
+        system: &str,
+        services: &[&Service],
+        now: SystemTime,
+    ) -> Result<Certificate, IssueError> {
+        let csr = crate::check::verify_csr(csr_der)?;
+        self.issue(&csr.info.public_key, agency, system, services, now)
     }
 
     /// Records `cert` (issued by this CA) as valid in the revocation store.

@@ -164,6 +164,69 @@ pub enum ExchangeStoreError {
     /// A permit scan that is not PDF, PNG or JPEG.
     #[error("permit scan is not a PDF, PNG or JPEG file")]
     ScanType,
+    /// A permit scan larger than [`crate::check::MAX_SCAN_BYTES`].
+    #[error("permit scan is {len} bytes, at most {max} allowed")]
+    ScanTooLarge {
+        /// Its size.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// A field longer than the store keeps.
+    #[error("{field} is {len} bytes, at most {max} allowed")]
+    TooLong {
+        /// Which field.
+        field: &'static str,
+        /// Its length.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// Details or a certificate given with an action that does not take them (details only
+    /// with enter-details, a certificate only with approve).
+    #[error("{action} does not take {what}")]
+    NotTaken {
+        /// The action.
+        action: Action,
+        /// `details` or `a certificate`.
+        what: &'static str,
+    },
+}
+
+/// Longest value of each text field the store keeps, in bytes (generous: the completeness
+/// check applies the real rules; this only bounds what is written).
+const FIELD_LIMITS: [(&str, usize); 4] = [
+    ("system", 1024),
+    ("service", 1024),
+    ("permit_number", 256),
+    ("contact_email", 1024),
+];
+/// Largest certificate stored with an approval.
+pub const MAX_CERTIFICATE_BYTES: usize = 64 * 1024;
+
+fn check_lengths(d: &Details) -> Result<(), ExchangeStoreError> {
+    let fields = [&d.system, &d.service, &d.permit_number, &d.contact_email];
+    for ((field, max), value) in FIELD_LIMITS.iter().zip(fields) {
+        if let Some(v) = value
+            && v.len() > *max
+        {
+            return Err(ExchangeStoreError::TooLong {
+                field,
+                len: v.len(),
+                max: *max,
+            });
+        }
+    }
+    if let Some(csr) = &d.csr
+        && csr.len() > crate::check::MAX_CSR_BYTES
+    {
+        return Err(ExchangeStoreError::TooLong {
+            field: "csr",
+            len: csr.len(),
+            max: crate::check::MAX_CSR_BYTES,
+        });
+    }
+    Ok(())
 }
 
 impl From<sqlx::Error> for ExchangeStoreError {
@@ -429,6 +492,12 @@ impl Store {
     /// PNG or JPEG; its size is the caller's to bound (see [`crate::check::MAX_SCAN_BYTES`]).
     pub async fn put_scan(&self, scan: &[u8], now: i64) -> Result<[u8; 32], ExchangeStoreError> {
         const SQL: &str = "INSERT INTO ex_scans (sha256, media_type, content, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (sha256) DO NOTHING";
+        if scan.len() > crate::check::MAX_SCAN_BYTES {
+            return Err(ExchangeStoreError::ScanTooLarge {
+                len: scan.len(),
+                max: crate::check::MAX_SCAN_BYTES,
+            });
+        }
         let kind = scan_type(scan).ok_or(ExchangeStoreError::ScanType)?;
         let sha: [u8; 32] = Sha256::digest(scan).into();
         on_pool!(&self.db, |pool, begin| {
@@ -491,9 +560,10 @@ impl Store {
     }
 
     /// Applies `action` to the request in one transaction: checks the move against the
-    /// state machine, writes the new state and any `details`, keeps `open_key` (a duplicate
-    /// open request is refused), stores `certificate` if given, and appends the audit
-    /// record. Returns the new state.
+    /// state machine, writes the new state and any `details` (enter-details only; fields left
+    /// `None` keep their value), keeps `open_key` (a duplicate open request is refused),
+    /// stores `certificate` (approve only), and appends the audit record. Returns the new
+    /// state.
     pub async fn apply(
         &self,
         id: &str,
@@ -503,6 +573,30 @@ impl Store {
         details: Option<&Details>,
         certificate: Option<&[u8]>,
     ) -> Result<State, ExchangeStoreError> {
+        if let Some(d) = details {
+            if action != Action::EnterDetails {
+                return Err(ExchangeStoreError::NotTaken {
+                    action,
+                    what: "details",
+                });
+            }
+            check_lengths(d)?;
+        }
+        if let Some(c) = certificate {
+            if action != Action::Approve {
+                return Err(ExchangeStoreError::NotTaken {
+                    action,
+                    what: "a certificate",
+                });
+            }
+            if c.len() > MAX_CERTIFICATE_BYTES {
+                return Err(ExchangeStoreError::TooLong {
+                    field: "certificate",
+                    len: c.len(),
+                    max: MAX_CERTIFICATE_BYTES,
+                });
+            }
+        }
         let lock = match self.db {
             Db::Sqlite(_) => "",
             Db::Postgres(_) => " FOR UPDATE",

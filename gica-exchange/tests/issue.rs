@@ -6,7 +6,8 @@ use std::process::Command;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use der::{EncodePem, pem::LineEnding};
-use gica_exchange::issue::{ExchangeCa, granted_policies};
+use gica_exchange::check::CsrError;
+use gica_exchange::issue::{ExchangeCa, IssueError, granted_policies};
 use gica_exchange::{Catalogue, check::verify_csr};
 use gica_pki::{CrlReason, SignerOptions, SoftwareSigner};
 use gica_store::revocation::{AnyStore, RecordStatus, RevokeOutcome, StatusSource};
@@ -163,6 +164,33 @@ fn openssl_verifies_the_issued_certificate_and_sees_the_granted_policies() {
     std::fs::copy(testdata("pki/other-root.pem"), &other).unwrap();
     let (ok, _) = openssl(&["verify", "-CAfile", other.to_str().unwrap(), leaf]);
     assert!(!ok);
+}
+
+#[test]
+fn issuing_from_a_csr_checks_it_again() {
+    let ca = exchange_ca();
+    let cat = catalogue();
+    let svc = [cat.get("inbox.submit").unwrap()];
+    let good = std::fs::read(testdata("exchange/csr-p256.der")).unwrap();
+    let cert = ca
+        .issue_from_csr(&good, "A", "S", &svc, SystemTime::now())
+        .unwrap();
+    assert_eq!(
+        cert.tbs_certificate().subject_public_key_info(),
+        &verify_csr(&good).unwrap().info.public_key
+    );
+    let mut forged = good.clone();
+    let last = forged.len() - 1;
+    forged[last] ^= 1;
+    let e = ca
+        .issue_from_csr(&forged, "A", "S", &svc, SystemTime::now())
+        .unwrap_err();
+    assert!(matches!(e, IssueError::Csr(CsrError::Signature(_))), "{e}");
+    let weak = std::fs::read(testdata("exchange/csr-rsa1024.der")).unwrap();
+    let e = ca
+        .issue_from_csr(&weak, "A", "S", &svc, SystemTime::now())
+        .unwrap_err();
+    assert!(matches!(e, IssueError::Csr(CsrError::WeakKey(_))), "{e}");
 }
 
 async fn recorded_then_revoked(db: TestDb) {
