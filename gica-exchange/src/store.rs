@@ -201,6 +201,20 @@ const FIELD_LIMITS: [(&str, usize); 4] = [
     ("permit_number", 256),
     ("contact_email", 1024),
 ];
+/// Longest actor name in an audit record, in bytes.
+pub const MAX_ACTOR_BYTES: usize = 256;
+
+fn check_actor(actor: &str) -> Result<(), ExchangeStoreError> {
+    if actor.len() > MAX_ACTOR_BYTES {
+        return Err(ExchangeStoreError::TooLong {
+            field: "actor",
+            len: actor.len(),
+            max: MAX_ACTOR_BYTES,
+        });
+    }
+    Ok(())
+}
+
 /// Largest certificate stored with an approval.
 pub const MAX_CERTIFICATE_BYTES: usize = 64 * 1024;
 
@@ -522,6 +536,7 @@ impl Store {
         now: i64,
     ) -> Result<String, ExchangeStoreError> {
         const INSERT: &str = "INSERT INTO ex_requests (id, kind, agency, state, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)";
+        check_actor(actor)?;
         let id = new_id()?;
         let mut record = AuditRecord {
             request: id.clone(),
@@ -573,6 +588,7 @@ impl Store {
         details: Option<&Details>,
         certificate: Option<&[u8]>,
     ) -> Result<State, ExchangeStoreError> {
+        check_actor(actor)?;
         if let Some(d) = details {
             if action != Action::EnterDetails {
                 return Err(ExchangeStoreError::NotTaken {

@@ -188,6 +188,92 @@ async fn a_request_walks_the_steps_and_its_audit_chain_verifies(db: TestDb) {
     rehashed[5].hash = rehashed[5].compute_hash();
     assert_eq!(verify_chain(&rehashed), Err(ChainError::Broken { seq: 6 }));
 
+    // Details only with enter-details, a certificate only with approve, lengths bounded.
+    let other = s
+        .create_request(RequestKind::New, "post", "p", 30)
+        .await
+        .unwrap();
+    let e = s
+        .apply(
+            &other,
+            Action::ConnectionMissing,
+            "p",
+            31,
+            Some(&details("x", "y")),
+            None,
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            ExchangeStoreError::NotTaken {
+                action: Action::ConnectionMissing,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    let e = s
+        .apply(&other, Action::EnterDetails, "p", 31, None, Some(b"c"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            ExchangeStoreError::NotTaken {
+                action: Action::EnterDetails,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    let long = details(&"s".repeat(1025), "y");
+    let e = s
+        .apply(&other, Action::EnterDetails, "p", 31, Some(&long), None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            ExchangeStoreError::TooLong {
+                field: "system",
+                len: 1025,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    let big_scan = [
+        b"%PDF-".to_vec(),
+        vec![0; gica_exchange::check::MAX_SCAN_BYTES],
+    ]
+    .concat();
+    assert!(matches!(
+        s.put_scan(&big_scan, 1).await,
+        Err(ExchangeStoreError::ScanTooLarge { .. })
+    ));
+    assert_eq!(
+        s.request(&other).await.unwrap().unwrap().state,
+        State::Draft
+    );
+
+    // A record changed in the database is found by the chain.
+    db.execute("UPDATE ex_audit SET prev_hash = $1 WHERE seq = 3", &[0; 32])
+        .await;
+    assert_eq!(
+        verify_chain(&s.audit(&id).await.unwrap()),
+        Err(ChainError::Tampered { seq: 3 })
+    );
+    let e = s
+        .apply(&other, Action::Withdraw, &"a".repeat(257), 40, None, None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, ExchangeStoreError::TooLong { field: "actor", .. }),
+        "{e}"
+    );
+
     let e = s
         .apply("no-such", Action::Submit, "x", 1, None, None)
         .await
