@@ -440,11 +440,13 @@ validity_days = 90
         let many: String = (0..=MAX_SERVICES)
             .map(|i| format!("[[service]]\nid=\"s{i}\"\nname=\"n\"\nowner=\"o\"\nbus=\"gsb\"\npolicy_oid=\"1.2.{i}\"\nvalidity_days=1\n"))
             .collect();
-        if many.len() <= MAX_FILE_BYTES {
-            assert!(matches!(
-                Catalogue::from_toml(&many),
-                Err(CatalogueError::TooManyServices { .. })
-            ));
-        }
+        assert!(
+            many.len() <= MAX_FILE_BYTES,
+            "the count limit is reached first"
+        );
+        assert!(matches!(
+            Catalogue::from_toml(&many),
+            Err(CatalogueError::TooManyServices { .. })
+        ));
     }
 }
