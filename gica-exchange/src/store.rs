@@ -108,24 +108,7 @@ pub const MIGRATIONS: Component = Component {
     }],
 };
 
-/// Runs `$body` with `$pool` bound to either backend's pool and `$begin` to the statement
-/// that opens a writing transaction (SQLite takes its write lock at once).
-macro_rules! on_pool {
-    ($db:expr, |$pool:ident, $begin:ident| $body:expr) => {
-        match $db {
-            Db::Sqlite($pool) => {
-                #[allow(unused_variables)]
-                let $begin = "BEGIN IMMEDIATE";
-                $body
-            }
-            Db::Postgres($pool) => {
-                #[allow(unused_variables)]
-                let $begin = "BEGIN";
-                $body
-            }
-        }
-    };
-}
+use gica_store::on_pool;
 
 /// Why a store operation was refused.
 #[derive(Debug, thiserror::Error)]

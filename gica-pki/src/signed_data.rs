@@ -228,6 +228,18 @@ pub(crate) fn signer_info_version_ok(si: &SignerInfo) -> bool {
     si.version == want
 }
 
+/// The X.509 certificates a SignedData carries, in order (other formats skipped).
+pub(crate) fn certificates(sd: &SignedData) -> Vec<x509_cert::Certificate> {
+    sd.certificates
+        .iter()
+        .flat_map(|set| set.0.iter())
+        .filter_map(|c| match c {
+            CertificateChoices::Certificate(c) => Some(c.clone()),
+            CertificateChoices::Other(_) => None,
+        })
+        .collect()
+}
+
 /// The SignerInfo's version fits its sid, and its digest algorithm is among the SignedData's
 /// digestAlgorithms; the error says which rule failed.
 pub(crate) fn check_signer_info_form(sd: &SignedData, si: &SignerInfo) -> Result<(), &'static str> {

@@ -103,7 +103,7 @@ impl Store {
         let id = random_hex(6)?;
         let key = format!("{PREFIX}_{id}_{}", random_hex(32)?);
         let digest = hash(&key);
-        on_pool!(self.db(), |pool, begin, pg| {
+        on_pool!(self.db(), |pool, begin| {
             sqlx::query(INSERT)
                 .bind(&id)
                 .bind(&digest[..])
@@ -129,7 +129,7 @@ impl Store {
     /// Every key, oldest first.
     pub async fn api_keys(&self) -> Result<Vec<ApiKey>, StoreError> {
         const SELECT: &str = "SELECT id, scope, name, created_at, revoked_at FROM reg_api_keys ORDER BY created_at, id";
-        on_pool!(self.db(), |pool, begin, pg| {
+        on_pool!(self.db(), |pool, begin| {
             sqlx::query(SELECT)
                 .fetch_all(pool)
                 .await?
@@ -154,7 +154,7 @@ impl Store {
     pub async fn revoke_api_key(&self, id: &str, now: i64) -> Result<bool, StoreError> {
         const UPDATE: &str =
             "UPDATE reg_api_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL";
-        on_pool!(self.db(), |pool, begin, pg| {
+        on_pool!(self.db(), |pool, begin| {
             Ok(sqlx::query(UPDATE)
                 .bind(id)
                 .bind(now)
@@ -173,7 +173,7 @@ impl Store {
             return Ok(None);
         }
         let digest = hash(key);
-        on_pool!(self.db(), |pool, begin, pg| {
+        on_pool!(self.db(), |pool, begin| {
             match sqlx::query(SELECT)
                 .bind(&digest[..])
                 .fetch_optional(pool)

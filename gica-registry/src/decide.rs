@@ -284,7 +284,7 @@ impl Store {
     pub async fn newest_snapshot(&self) -> Result<Option<LoadedSnapshot>, StoreError> {
         const SELECT: &str = "SELECT version, cutoff, tree_size, root, chunk_roots, signed \
              FROM reg_snapshots ORDER BY version DESC LIMIT 1";
-        on_pool!(self.db(), |pool, begin, pg| {
+        on_pool!(self.db(), |pool, begin| {
             let Some(row) = sqlx::query(SELECT).fetch_optional(pool).await? else {
                 return Ok(None);
             };
@@ -322,7 +322,7 @@ impl Store {
         const BY_MSISDN: &str = "SELECT DISTINCT imsi FROM reg_sightings \
              WHERE imei = $1 AND msisdn = $2 AND first_seen < $3 ORDER BY imsi LIMIT 16";
         let version = i64::try_from(snap.version()).unwrap_or(i64::MAX);
-        on_pool!(self.db(), |pool, begin, pg| {
+        on_pool!(self.db(), |pool, begin| {
             let imsis: Vec<String> = match (&req.imsi, &req.msisdn) {
                 (Some(imsi), _) => vec![imsi.clone()],
                 (None, Some(msisdn)) => sqlx::query(BY_MSISDN)
@@ -381,7 +381,7 @@ impl Store {
         let version = i64::try_from(snap.version()).unwrap_or(i64::MAX);
         let start = index - index % CHUNK;
         let end = (start + CHUNK).min(snap.reference.tree_size);
-        let rows = on_pool!(self.db(), |pool, begin, pg| {
+        let rows = on_pool!(self.db(), |pool, begin| {
             let rows = sqlx::query(CHUNK_LEAVES)
                 .bind(version)
                 .bind(i64::try_from(start).unwrap_or(i64::MAX))
@@ -510,7 +510,7 @@ impl Store {
         let corrupt = |what: &str| sqlx::Error::Protocol(format!("registry: {what}"));
         let tracking_code = new_tracking_code().map_err(|e| corrupt(&e.to_string()))?;
         let now_secs = secs(now);
-        on_pool!(self.db(), |pool, begin, pg| {
+        on_pool!(self.db(), |pool, begin| {
             let mut tx = pool.begin_with(begin).await?;
             let mut reasons = snapshot_reasons.clone();
             let mut new_imeis = Vec::new();
@@ -637,7 +637,7 @@ impl Store {
 
     async fn request_by_key(&self, key: &[u8; 32]) -> Result<Option<Decided>, StoreError> {
         const SELECT: &str = "SELECT content, receipt FROM reg_requests WHERE request_key = $1";
-        on_pool!(self.db(), |pool, begin, pg| {
+        on_pool!(self.db(), |pool, begin| {
             let row = sqlx::query(SELECT)
                 .bind(&key[..])
                 .fetch_optional(pool)
@@ -649,7 +649,7 @@ impl Store {
     /// The decision with this tracking code.
     pub async fn request(&self, tracking_code: &str) -> Result<Option<Decided>, StoreError> {
         const SELECT: &str = "SELECT content, receipt FROM reg_requests WHERE tracking_code = $1";
-        on_pool!(self.db(), |pool, begin, pg| {
+        on_pool!(self.db(), |pool, begin| {
             let row = sqlx::query(SELECT)
                 .bind(tracking_code)
                 .fetch_optional(pool)
@@ -668,7 +668,7 @@ impl Store {
         const UPDATE: &str =
             "UPDATE reg_requests SET receipt = $2 WHERE tracking_code = $1 AND receipt IS NULL";
         const SELECT: &str = "SELECT receipt FROM reg_requests WHERE tracking_code = $1";
-        on_pool!(self.db(), |pool, begin, pg| {
+        on_pool!(self.db(), |pool, begin| {
             sqlx::query(UPDATE)
                 .bind(tracking_code)
                 .bind(signed)
@@ -687,7 +687,7 @@ impl Store {
     pub async fn devices_of(&self, owner: &str) -> Result<Vec<Device>, StoreError> {
         const SELECT: &str = "SELECT imei, imsi, msisdn, tracking_code, seq, registered_at \
              FROM reg_devices WHERE owner = $1 ORDER BY seq";
-        on_pool!(self.db(), |pool, begin, pg| {
+        on_pool!(self.db(), |pool, begin| {
             let rows = sqlx::query(SELECT).bind(owner).fetch_all(pool).await?;
             rows.iter()
                 .map(|r| {

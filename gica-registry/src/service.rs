@@ -281,7 +281,7 @@ impl Registry {
     /// The newest snapshot, reloaded when another process froze a newer one.
     pub async fn snapshot(&self) -> Result<Arc<LoadedSnapshot>, RegistryError> {
         const NEWEST: &str = "SELECT COALESCE(MAX(version), 0) AS v FROM reg_snapshots";
-        let newest: i64 = on_pool!(self.store.db(), |pool, begin, pg| {
+        let newest: i64 = on_pool!(self.store.db(), |pool, begin| {
             sqlx::query(NEWEST)
                 .fetch_one(pool)
                 .await?
@@ -387,7 +387,7 @@ impl Store {
         const PAIRS: &str = "SELECT imei, imsi FROM reg_devices WHERE seq > $1 AND seq <= $2 \
              ORDER BY imei, imsi";
         let from = i64::try_from(since.unwrap_or(0)).unwrap_or(i64::MAX);
-        let (sequence, pairs) = on_pool!(self.db(), |pool, begin, pg| {
+        let (sequence, pairs) = on_pool!(self.db(), |pool, begin| {
             // A read transaction: one consistent view of the counter and the rows.
             let mut tx = pool.begin().await?;
             let sequence: i64 = sqlx::query(SEQ)

@@ -99,7 +99,7 @@ impl Store {
             now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()),
         ))
         .map_err(|_| FreezeError::Cutoff)?;
-        on_pool!(self.db(), |pool, begin, pg| {
+        on_pool!(self.db(), |pool, begin| {
             let mut tx = pool.begin_with(begin).await?;
             let last: i64 = sqlx::query(MAX_VERSION)
                 .fetch_one(&mut *tx)

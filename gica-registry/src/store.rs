@@ -99,26 +99,7 @@ pub const MIGRATIONS: Component = Component {
     }],
 };
 
-/// Runs `$body` with `$pool` bound to the pool of either backend and `$begin` to the
-/// statement that opens a writing transaction there (SQLite takes its write lock at once, so
-/// a transaction that reads before it writes cannot fail to upgrade its lock).
-macro_rules! on_pool {
-    ($db:expr, |$pool:ident, $begin:ident, $pg:ident| $body:expr) => {
-        match $db {
-            gica_store::Db::Sqlite($pool) => {
-                #[allow(unused_variables)]
-                let ($begin, $pg) = ("BEGIN IMMEDIATE", false);
-                $body
-            }
-            gica_store::Db::Postgres($pool) => {
-                #[allow(unused_variables)]
-                let ($begin, $pg) = ("BEGIN", true);
-                $body
-            }
-        }
-    };
-}
-pub(crate) use on_pool;
+pub(crate) use gica_store::on_pool;
 
 /// True when `e` is a unique-constraint violation (the loser of a race).
 pub fn is_unique_violation(e: &sqlx::Error) -> bool {
@@ -339,7 +320,7 @@ impl Store {
     /// The file with this SHA-256, if it was imported.
     pub async fn file(&self, sha256: &[u8; 32]) -> Result<Option<FileRecord>, StoreError> {
         const SELECT: &str = "SELECT * FROM reg_files WHERE sha256 = $1";
-        on_pool!(&self.db, |pool, begin, pg| {
+        on_pool!(&self.db, |pool, begin| {
             match sqlx::query(SELECT)
                 .bind(&sha256[..])
                 .fetch_optional(pool)
@@ -353,7 +334,7 @@ impl Store {
 
     /// Opens the transaction an import writes in.
     pub async fn begin_import(&self) -> Result<ImportTx, StoreError> {
-        on_pool!(&self.db, |pool, begin, pg| {
+        on_pool!(&self.db, |pool, begin| {
             let tx = pool.begin_with(begin).await?;
             Ok(ImportTx::from_any(tx))
         })
@@ -361,7 +342,7 @@ impl Store {
 
     /// Adds IMEIs to the blocklist; returns how many were new.
     pub async fn add_to_blocklist(&self, imeis: &[String], now: i64) -> Result<u64, StoreError> {
-        on_pool!(&self.db, |pool, begin, pg| {
+        on_pool!(&self.db, |pool, begin| {
             let mut tx = pool.begin_with(begin).await?;
             let mut added = 0;
             for chunk in imeis.chunks(BATCH) {
@@ -381,7 +362,7 @@ impl Store {
     pub async fn import_totals(&self) -> Result<(i64, i64), StoreError> {
         const SUM: &str = "SELECT CAST(COALESCE(SUM(rows_accepted), 0) AS BIGINT) AS a, \
              CAST(COALESCE(SUM(rows_bad), 0) AS BIGINT) AS b FROM reg_files";
-        on_pool!(&self.db, |pool, begin, pg| {
+        on_pool!(&self.db, |pool, begin| {
             let row = sqlx::query(SUM).fetch_one(pool).await?;
             Ok((row.try_get("a")?, row.try_get("b")?))
         })
@@ -390,7 +371,7 @@ impl Store {
     /// Number of entries in `table` (one of the registry's), for reports and tests.
     pub async fn count(&self, table: Table) -> Result<u64, StoreError> {
         let sql = format!("SELECT COUNT(*) AS n FROM {}", table.name());
-        on_pool!(&self.db, |pool, begin, pg| {
+        on_pool!(&self.db, |pool, begin| {
             let n: i64 = sqlx::query(&sql).fetch_one(pool).await?.try_get("n")?;
             u64::try_from(n).map_err(|_| StoreError::corrupt("count", n))
         })

@@ -84,7 +84,6 @@ mod verify;
 use std::time::SystemTime;
 
 use cms::{
-    cert::CertificateChoices,
     content_info::ContentInfo,
     signed_data::{SignedData, SignerInfo},
 };
@@ -368,15 +367,7 @@ impl Parsed {
             .ok_or(ProofError::ContentMissing)?
             .decode_as()
             .map_err(malformed("eContent"))?;
-        let certificates = sd
-            .certificates
-            .iter()
-            .flat_map(|set| set.0.iter())
-            .filter_map(|c| match c {
-                CertificateChoices::Certificate(c) => Some(c.clone()),
-                CertificateChoices::Other(_) => None,
-            })
-            .collect();
+        let certificates = signed_data::certificates(&sd);
         Ok(Self {
             content_type,
             content: content.into_bytes().into_vec(),

@@ -1,7 +1,6 @@
 //! Verifying time-stamp responses and tokens (the client side of RFC 3161, RFC 5816).
 
 use cms::{
-    cert::CertificateChoices,
     content_info::ContentInfo,
     signed_data::{SignedData, SignerIdentifier, SignerInfo},
 };
@@ -391,15 +390,7 @@ impl ParsedToken {
             return Err(VerifyError::Token("a token has exactly one SignerInfo"));
         };
         check_signer_info_form(&sd, si).map_err(VerifyError::Token)?;
-        let certificates = sd
-            .certificates
-            .iter()
-            .flat_map(|set| set.0.iter())
-            .filter_map(|c| match c {
-                CertificateChoices::Certificate(c) => Some(c.clone()),
-                CertificateChoices::Other(_) => None,
-            })
-            .collect();
+        let certificates = crate::signed_data::certificates(&sd);
         Ok(Self {
             tst_info,
             econtent,
