@@ -1,6 +1,6 @@
-//! What the load benches `benches/tsa_load.rs` and `benches/ocsp.rs` share. Each includes it
-//! with `#[path = "load/mod.rs"] mod load;`; a file in a subdirectory of benches/ is not a
-//! bench target of its own.
+//! What the load benches `benches/tsa_load.rs`, `benches/ocsp.rs` and `benches/registry.rs`
+//! share. Each includes it with `#[path = "load/mod.rs"] mod load;`; a file in a subdirectory
+//! of benches/ is not a bench target of its own.
 //!
 //! - Options common to both ([`Opts`]): GICA_LOAD_SECS / `--secs` (measured seconds, default
 //!   10), GICA_LOAD_CONNS / `--conns` (keep-alive connections, default 64),
@@ -322,15 +322,21 @@ pub fn raw_sign_rate(signer: &dyn Signer, secs: f64, ticks: f64) -> Rate {
 /// their CPU can be told apart (see [`THREAD_KINDS`]): the runtime spawns its workers first,
 /// `srv-worker-N`; every later thread is its blocking pool, `srv-block-N`.
 pub fn server_runtime(workers: usize) -> Runtime {
+    named_runtime("srv", workers)
+}
+
+/// [`server_runtime`] with threads named `{prefix}-worker-N` and `{prefix}-block-N`: a second
+/// server in the same process (the registry bench's TSA, `tsa-`) is told apart by its prefix.
+pub fn named_runtime(prefix: &'static str, workers: usize) -> Runtime {
     let spawned = Arc::new(AtomicUsize::new(0));
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(workers)
         .thread_name_fn(move || {
             let n = spawned.fetch_add(1, Ordering::Relaxed);
             if n < workers {
-                format!("srv-worker-{n}")
+                format!("{prefix}-worker-{n}")
             } else {
-                format!("srv-block-{}", n - workers)
+                format!("{prefix}-block-{}", n - workers)
             }
         })
         .enable_all()
@@ -823,15 +829,20 @@ pub fn soak_report(what: &str, run: &Run, opts: &Opts) -> bool {
 /// Kinds of threads by name prefixes, with their labels; the last catches the rest. Signing
 /// runs on `gica_serve::SigningPool`'s `gica-sign-N` threads in the products, and on the
 /// runtime's blocking pool or the experiments' own `srv-block-*` threads otherwise.
-pub const THREAD_KINDS: [(&[&str], &str); 5] = [
+pub const THREAD_KINDS: [(&[&str], &str); 6] = [
     (&["srv-block", "gica-sign"], "signing threads"),
     (&["srv-worker"], "server async workers"),
     (&["sqlx"], "SQLite (sqlx) workers"),
+    (&["tsa-"], "in-process TSA (tsa-*)"),
     (&["load-client"], "load client (1 thread)"),
     (&[""], "other threads"),
 ];
 pub const SIGNING: usize = 0;
 pub const SERVER_ASYNC: usize = 1;
+#[allow(dead_code, reason = "read by registry only")]
+pub const SQLITE: usize = 2;
+#[allow(dead_code, reason = "read by registry only")]
+pub const TSA: usize = 3;
 
 /// CPU and context switches of one kind of thread over a window.
 #[derive(Clone, Copy, Debug, Default)]
@@ -903,7 +914,8 @@ fn parse_stat(stat: &str, ticks: f64) -> Option<(String, f64)> {
     Some((name, (t(11)? + t(12)?) / ticks))
 }
 
-fn stat_cpu_secs(path: &str, ticks: f64) -> Option<f64> {
+/// utime + stime of one /proc stat file (`/proc/self/stat`: the whole process), in seconds.
+pub fn stat_cpu_secs(path: &str, ticks: f64) -> Option<f64> {
     parse_stat(&std::fs::read_to_string(path).ok()?, ticks).map(|(_, s)| s)
 }
 
@@ -972,7 +984,7 @@ fn cpu_delta(
 }
 
 /// Machine-wide (busy, total) jiffies from /proc/stat, to spot other load on the box.
-fn machine_jiffies() -> Option<(f64, f64)> {
+pub fn machine_jiffies() -> Option<(f64, f64)> {
     let s = std::fs::read_to_string("/proc/stat").ok()?;
     let line = s.lines().next()?.strip_prefix("cpu ")?;
     let v: Vec<f64> = line
