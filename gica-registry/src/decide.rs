@@ -669,11 +669,14 @@ impl Store {
             "UPDATE reg_requests SET receipt = $2 WHERE tracking_code = $1 AND receipt IS NULL";
         const SELECT: &str = "SELECT receipt FROM reg_requests WHERE tracking_code = $1";
         on_pool!(self.db(), |pool, begin| {
-            sqlx::query(UPDATE)
+            let updated = sqlx::query(UPDATE)
                 .bind(tracking_code)
                 .bind(signed)
                 .execute(pool)
                 .await?;
+            if updated.rows_affected() == 1 {
+                return Ok(signed.to_vec());
+            }
             let row = sqlx::query(SELECT)
                 .bind(tracking_code)
                 .fetch_one(pool)

@@ -255,7 +255,12 @@ pub struct Registry {
     notary: Notary,
     rules: Rules,
     snapshot: RwLock<Option<Arc<LoadedSnapshot>>>,
+    /// When the newest snapshot version was last read from the database.
+    checked: std::sync::Mutex<std::time::Instant>,
 }
+
+/// How long a snapshot is used before the database is asked for a newer one.
+const SNAPSHOT_RECHECK: Duration = Duration::from_secs(1);
 
 impl Registry {
     /// A registry on `store`.
@@ -265,6 +270,7 @@ impl Registry {
             notary,
             rules,
             snapshot: RwLock::new(None),
+            checked: std::sync::Mutex::new(std::time::Instant::now()),
         }
     }
 
@@ -281,12 +287,22 @@ impl Registry {
     /// The newest snapshot, reloaded when another process froze a newer one.
     pub async fn snapshot(&self) -> Result<Arc<LoadedSnapshot>, RegistryError> {
         const NEWEST: &str = "SELECT COALESCE(MAX(version), 0) AS v FROM reg_snapshots";
+        // A freeze by another process is noticed within a second, not by a query per request.
+        if let Some(s) = self.snapshot.read().await.as_ref()
+            && self
+                .checked
+                .lock()
+                .is_ok_and(|at| at.elapsed() < SNAPSHOT_RECHECK)
+        {
+            return Ok(s.clone());
+        }
         let newest: i64 = on_pool!(self.store.db(), |pool, begin| {
             sqlx::query(NEWEST)
                 .fetch_one(pool)
                 .await?
                 .try_get::<i64, _>("v")
         })?;
+        self.mark_checked();
         if let Some(s) = self.snapshot.read().await.as_ref()
             && i64::try_from(s.version()).ok() == Some(newest)
         {
@@ -300,6 +316,12 @@ impl Registry {
         let loaded = Arc::new(loaded);
         *self.snapshot.write().await = Some(loaded.clone());
         Ok(loaded)
+    }
+
+    fn mark_checked(&self) {
+        if let Ok(mut at) = self.checked.lock() {
+            *at = std::time::Instant::now();
+        }
     }
 
     /// Decides an add-device request and returns the decision with its signed receipt. The

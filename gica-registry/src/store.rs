@@ -167,6 +167,9 @@ pub struct SeenPair {
     pub rat: String,
 }
 
+/// SQLite page cache of the import's connection: 192 MiB.
+const IMPORT_CACHE_PRAGMA: &str = "PRAGMA cache_size = -196608";
+
 /// Rows per multi-row statement: 7 binds each stays far below both backends' limits.
 pub(crate) const BATCH: usize = 1000;
 
@@ -334,10 +337,16 @@ impl Store {
 
     /// Opens the transaction an import writes in.
     pub async fn begin_import(&self) -> Result<ImportTx, StoreError> {
-        on_pool!(&self.db, |pool, begin| {
-            let tx = pool.begin_with(begin).await?;
-            Ok(ImportTx::from_any(tx))
-        })
+        match &self.db {
+            Db::Sqlite(pool) => {
+                let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+                // Upserts spread over the whole sightings tree: SQLite's default 2 MB page
+                // cache would re-read most pages from disk. Held by this (pooled) connection.
+                sqlx::query(IMPORT_CACHE_PRAGMA).execute(&mut *tx).await?;
+                Ok(ImportTx::Sqlite(tx))
+            }
+            Db::Postgres(pool) => Ok(ImportTx::Postgres(pool.begin().await?)),
+        }
     }
 
     /// Adds IMEIs to the blocklist; returns how many were new.
@@ -406,28 +415,5 @@ impl Table {
             Self::Devices => "reg_devices",
             Self::Snapshots => "reg_snapshots",
         }
-    }
-}
-
-/// Builds an [`ImportTx`] from either backend's transaction.
-trait IntoImportTx {
-    fn into_import_tx(self) -> ImportTx;
-}
-
-impl IntoImportTx for sqlx::Transaction<'static, sqlx::Sqlite> {
-    fn into_import_tx(self) -> ImportTx {
-        ImportTx::Sqlite(self)
-    }
-}
-
-impl IntoImportTx for sqlx::Transaction<'static, sqlx::Postgres> {
-    fn into_import_tx(self) -> ImportTx {
-        ImportTx::Postgres(self)
-    }
-}
-
-impl ImportTx {
-    fn from_any(tx: impl IntoImportTx) -> Self {
-        tx.into_import_tx()
     }
 }
