@@ -137,7 +137,7 @@ pub struct Sim {
 /// ```
 #[derive(Clone, Debug, Eq, PartialEq, Sequence)]
 pub struct Refusal {
-    /// The reason code ([`crate::rules::Reason::code`]).
+    /// The reason code ([`crate::decide::Reason::code`]).
     pub code: String,
     /// The IMEI it is about, as given, when it is about one.
     #[asn1(optional = "true")]
