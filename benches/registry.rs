@@ -558,25 +558,15 @@ fn child(args: &[String]) -> Result<Vec<(&'static str, f64)>, String> {
             let p = Probe::start();
             let file = sightings::open_sightings(arg(1)?).map_err(|e| e.to_string())?;
             let mut reader = SightingsReader::new(file).map_err(|e| e.to_string())?;
-            let mut batch = PairBatch::with_capacity(50_000);
+            let mut batch = PairBatch::with_capacity(500_000);
             let mut report = ImportReport::default();
-            let (mut sorted, mut pairs) = (Vec::with_capacity(50_000), 0u64);
+            let (mut sorted, mut pairs) = (Vec::with_capacity(500_000), 0u64);
             loop {
                 let filled = reader
                     .fill(&mut batch, &mut report)
                     .map_err(|e| e.to_string())?;
                 batch.drain_sorted_into(&mut sorted);
-                let owned: Vec<SeenPair> = sorted
-                    .drain(..)
-                    .map(|(pair, seen)| SeenPair {
-                        imei: pair.imei.as_str().to_owned(),
-                        imsi: pair.imsi.as_str().to_owned(),
-                        msisdn: pair.msisdn.as_str().to_owned(),
-                        first: seen.first.days_since_epoch(),
-                        last: seen.last.days_since_epoch(),
-                        rat: seen.rat.as_str().to_owned(),
-                    })
-                    .collect();
+                let owned: Vec<SeenPair> = sorted.drain(..).map(SeenPair::from).collect();
                 pairs += owned.len() as u64;
                 std::hint::black_box(owned);
                 if filled == Filled::EndOfFile {

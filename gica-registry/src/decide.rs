@@ -379,6 +379,9 @@ impl Store {
         const CHUNK_LEAVES: &str = "SELECT imei, imsi FROM reg_leaves \
              WHERE version = $1 AND idx >= $2 AND idx < $3 ORDER BY idx";
         let version = i64::try_from(snap.version()).unwrap_or(i64::MAX);
+        if index >= snap.reference.tree_size {
+            return Err(StoreError::corrupt("reg_leaves.idx beyond the tree", index));
+        }
         let start = index - index % CHUNK;
         let end = (start + CHUNK).min(snap.reference.tree_size);
         let rows = on_pool!(self.db(), |pool, begin| {

@@ -283,7 +283,7 @@ impl Demo {
         let (blocked, blocked_imsi, _) = pair(10);
         let multi: Vec<String> = (20..=22).map(|i| pair(i).0).collect();
         let (_, multi_imsi, _) = pair(20);
-        let (imei5, imsi5, msisdn5) = pair(5);
+        let (imei5, _, msisdn5) = pair(5);
         writeln!(out, "demo PKI in {}", self.dir.display())?;
         writeln!(out, "  root:   {}", self.root.display())?;
         writeln!(out, "  chain:  {}", self.chain.display())?;
@@ -309,7 +309,6 @@ impl Demo {
                 &msisdn5[2..]
             ))
         )?;
-        let _ = imsi5;
         writeln!(
             out,
             "  # invalid-imei\n  {}",

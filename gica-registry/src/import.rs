@@ -12,7 +12,7 @@ use gica_serve::tsa_client::TsaClient;
 use gica_store::StoreError;
 use sha2::{Digest, Sha256};
 
-use crate::sightings::{self, Filled, ImportReport, PairBatch, SightingsReader};
+use crate::sightings::{self, Filled, ImportReport, Pair, PairBatch, PairSeen, SightingsReader};
 use crate::store::{FileRecord, SeenPair, Store, is_unique_violation};
 
 /// Distinct pairs folded in memory before they are written. Operators' files come in date
@@ -157,6 +157,20 @@ fn hash_file(path: &Path) -> std::io::Result<([u8; 32], u64)> {
     Ok((hasher.finalize().into(), len))
 }
 
+impl From<(Pair, PairSeen)> for SeenPair {
+    /// The store's row for one folded entry of the reader.
+    fn from((pair, seen): (Pair, PairSeen)) -> Self {
+        Self {
+            imei: pair.imei.as_str().to_owned(),
+            imsi: pair.imsi.as_str().to_owned(),
+            msisdn: pair.msisdn.as_str().to_owned(),
+            first: seen.first.days_since_epoch(),
+            last: seen.last.days_since_epoch(),
+            rat: seen.rat.as_str().to_owned(),
+        }
+    }
+}
+
 /// Reads `path` on this (blocking) thread, sending batches of folded pairs to `tx`.
 fn read_file(
     path: &Path,
@@ -184,17 +198,7 @@ fn read_file(
     loop {
         let filled = reader.fill(&mut batch, &mut report)?;
         batch.drain_sorted_into(&mut sorted);
-        let pairs: Vec<SeenPair> = sorted
-            .drain(..)
-            .map(|(pair, seen)| SeenPair {
-                imei: pair.imei.as_str().to_owned(),
-                imsi: pair.imsi.as_str().to_owned(),
-                msisdn: pair.msisdn.as_str().to_owned(),
-                first: seen.first.days_since_epoch(),
-                last: seen.last.days_since_epoch(),
-                rat: seen.rat.as_str().to_owned(),
-            })
-            .collect();
+        let pairs: Vec<SeenPair> = sorted.drain(..).map(SeenPair::from).collect();
         if !pairs.is_empty() && tx.blocking_send(pairs).is_err() {
             // The writer stopped (a database error): it reports why.
             break;

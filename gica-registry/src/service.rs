@@ -257,6 +257,16 @@ pub struct Registry {
     snapshot: RwLock<Option<Arc<LoadedSnapshot>>>,
     /// When the newest snapshot version was last read from the database.
     checked: std::sync::Mutex<std::time::Instant>,
+    /// The newest export list made, and the `since` it was made for.
+    exports: std::sync::Mutex<Option<CachedExport>>,
+}
+
+/// An export list as signed.
+#[derive(Debug)]
+struct CachedExport {
+    since: Option<u64>,
+    list: PairList,
+    signed: Vec<u8>,
 }
 
 /// How long a snapshot is used before the database is asked for a newer one.
@@ -271,6 +281,7 @@ impl Registry {
             rules,
             snapshot: RwLock::new(None),
             checked: std::sync::Mutex::new(std::time::Instant::now()),
+            exports: std::sync::Mutex::new(None),
         }
     }
 
@@ -386,6 +397,17 @@ impl Registry {
         since: Option<u64>,
         now: SystemTime,
     ) -> Result<(PairList, Vec<u8>), RegistryError> {
+        // Approvals are never undone, so the list up to a sequence number never changes: the
+        // newest one made is served again until an approval moves the sequence on, instead of
+        // reading and signing every approved pair for each request.
+        let sequence = self.store.export_sequence().await?;
+        if let Some(hit) = self.exports.lock().ok().and_then(|c| {
+            c.as_ref()
+                .filter(|e| e.since == since && e.list.sequence == sequence)
+                .map(|e| (e.list.clone(), e.signed.clone()))
+        }) {
+            return Ok(hit);
+        }
         let list = self.store.pair_list(since, now).await?;
         let content = der::Encode::to_der(&list).map_err(|e| StoreError::corrupt("export", e))?;
         let signed = self
@@ -393,11 +415,30 @@ impl Registry {
             .sign(gica_pki::oid::CT_REGISTRY_EXPORT, content, now, false)
             .await
             .map_err(RegistryError::Sign)?;
+        if let Ok(mut cache) = self.exports.lock() {
+            *cache = Some(CachedExport {
+                since,
+                list: list.clone(),
+                signed: signed.clone(),
+            });
+        }
         Ok((list, signed))
     }
 }
 
 impl Store {
+    /// The sequence number of the newest approval (0 before the first).
+    pub async fn export_sequence(&self) -> Result<u64, StoreError> {
+        const SEQ: &str = "SELECT value FROM reg_counters WHERE name = 'device_seq'";
+        let sequence: i64 = on_pool!(self.db(), |pool, begin| {
+            sqlx::query(SEQ)
+                .fetch_one(pool)
+                .await?
+                .try_get::<i64, _>("value")
+        })?;
+        u64::try_from(sequence).map_err(|_| StoreError::corrupt("device_seq", sequence))
+    }
+
     /// The approved pairs up to the newest change (full), or after `since` (delta), read in
     /// one transaction so the sequence number and the pairs agree.
     pub async fn pair_list(

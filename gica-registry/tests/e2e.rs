@@ -1183,6 +1183,13 @@ fn decisions_receipts_ussd_reads_exports_and_metrics() {
         (ListKind::Delta, list.sequence + 1, Some(list.sequence))
     );
     assert_eq!(delta.pairs, vec![pe(40)]);
+    // The full list follows the new approval (a list made earlier is not served again),
+    // and asking twice at the same sequence gives the same signed bytes.
+    let again = get(addr, "/v1/export/full", Some(export));
+    let relist = PairList::from_der(&cms_verify(w.path(), "full2", &again.body)).expect("PairList");
+    assert_eq!(relist.sequence, list.sequence + 1);
+    assert!(relist.pairs.contains(&pe(40)), "{:?}", relist.pairs);
+    assert_eq!(get(addr, "/v1/export/full", Some(export)).body, again.body);
     let empty = PairList::from_der(&cms_verify(
         w.path(),
         "empty",
